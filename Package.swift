@@ -1,0 +1,72 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "Tether",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TetherCore", targets: ["TetherCore"]),
+        .library(name: "TetherRuntime", targets: ["TetherRuntime"]),
+        .library(name: "TetherOpenAI", targets: ["TetherOpenAI"]),
+        .executable(name: "tether-bench", targets: ["TetherBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Statuses, events, the cancel token, the Agent protocol and the tool facade. No I/O.
+        .target(name: "TetherCore"),
+        // The run supervisor, the event log, memory stores and the simulated LLM.
+        .target(
+            name: "TetherRuntime",
+            dependencies: [
+                "TetherCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The OpenAI-compatible chat-completions client.
+        .target(
+            name: "TetherOpenAI",
+            dependencies: [
+                "TetherCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Test doubles shared by the test targets and the benchmark: a loopback chat server
+        // that holds its answers, and a gated LLM. Never linked into `tether`.
+        .target(
+            name: "TetherTestSupport",
+            dependencies: [
+                "TetherCore",
+                "TetherRuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "TetherBenchmarks",
+            dependencies: ["TetherCore", "TetherRuntime"]
+        ),
+        .testTarget(name: "TetherCoreTests", dependencies: ["TetherCore"]),
+        .testTarget(
+            name: "TetherRuntimeTests",
+            dependencies: ["TetherCore", "TetherRuntime", "TetherOpenAI", "TetherTestSupport"]
+        ),
+        .testTarget(
+            name: "TetherOpenAITests",
+            dependencies: [
+                "TetherCore", "TetherOpenAI", "TetherTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+    ]
+)

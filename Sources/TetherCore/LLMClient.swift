@@ -1,0 +1,74 @@
+/// A chat-completion provider: `simulated` or `openai` (DESIGN §6).
+///
+/// Implementations must not need their task cancelled to be stopped: Tether never cancels
+/// an LLM call for a cooperative stop, it lets it finish.
+public protocol LLMClient: Sendable {
+    /// The provider's name as shown to people (`simulated`, `openai`).
+    var provider: String { get }
+    /// The model used when a request names none.
+    var defaultModel: String { get }
+    /// Sends one chat completion and returns its answer.
+    func complete(_ request: LLMRequest) async throws -> LLMResponse
+}
+
+/// One chat-completion request.
+public struct LLMRequest: Sendable, Hashable {
+    public var messages: [ChatMessage]
+    /// `nil` for the client's default model.
+    public var model: String?
+
+    public init(messages: [ChatMessage], model: String? = nil) {
+        self.messages = messages
+        self.model = model
+    }
+
+    /// A request of one user prompt, after an optional system message.
+    public init(prompt: String, system: String? = nil, model: String? = nil) {
+        var messages: [ChatMessage] = []
+        if let system { messages.append(ChatMessage(role: .system, content: system)) }
+        messages.append(ChatMessage(role: .user, content: prompt))
+        self.init(messages: messages, model: model)
+    }
+}
+
+/// One message of a chat.
+public struct ChatMessage: Sendable, Hashable, Codable {
+    public enum Role: String, Sendable, Hashable, Codable {
+        case system, user, assistant
+    }
+
+    public var role: Role
+    public var content: String
+
+    public init(role: Role, content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+/// A provider's answer.
+public struct LLMResponse: Sendable, Hashable {
+    public var text: String
+    public var model: String
+    /// Token counts, when the provider reports them.
+    public var usage: TokenUsage?
+
+    public init(text: String, model: String, usage: TokenUsage? = nil) {
+        self.text = text
+        self.model = model
+        self.usage = usage
+    }
+}
+
+/// Token counts of one call.
+public struct TokenUsage: Sendable, Hashable, Codable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var totalTokens: Int
+
+    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.totalTokens = totalTokens
+    }
+}

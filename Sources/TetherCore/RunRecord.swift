@@ -1,0 +1,59 @@
+import Foundation
+
+/// Everything known about one run (DESIGN §2), without its events.
+///
+/// JSON keys follow the HTTP interface: `parentRunId`, `rootRunId`, and so on.
+public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
+    public var id: RunID
+    public var agent: String
+    public var input: JSONValue
+    public var status: RunStatus
+    public var parentRunID: RunID?
+    public var rootRunID: RunID
+    /// How deep the run is nested: 0 for a root run, 1 for a run it calls, and so on.
+    public var depth: Int
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var stopRequestedAt: Date?
+    public var finishedAt: Date?
+    public var forced: Bool
+    public var result: JSONValue?
+    public var error: String?
+
+    public init(
+        id: RunID, agent: String, input: JSONValue, status: RunStatus = .running,
+        parentRunID: RunID? = nil, rootRunID: RunID, depth: Int = 0, createdAt: Date,
+        startedAt: Date? = nil, stopRequestedAt: Date? = nil, finishedAt: Date? = nil,
+        forced: Bool = false, result: JSONValue? = nil, error: String? = nil
+    ) {
+        self.id = id
+        self.agent = agent
+        self.input = input
+        self.status = status
+        self.parentRunID = parentRunID
+        self.rootRunID = rootRunID
+        self.depth = depth
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.stopRequestedAt = stopRequestedAt
+        self.finishedAt = finishedAt
+        self.forced = forced
+        self.result = result
+        self.error = error
+    }
+
+    /// Whether this run is the root of its tree.
+    public var isRoot: Bool { parentRunID == nil }
+
+    /// The status state machine positioned at this record's status.
+    public var lifecycle: RunLifecycle {
+        RunLifecycle(status: status, stopRequestedAt: stopRequestedAt, forced: forced)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, agent, input, status
+        case parentRunID = "parentRunId"
+        case rootRunID = "rootRunId"
+        case depth, createdAt, startedAt, stopRequestedAt, finishedAt, forced, result, error
+    }
+}

@@ -1,0 +1,27 @@
+/// Where a run is in its life (DESIGN §2). Monotonic: `running` → `stopping` → one of the
+/// four terminal statuses, or `running` straight to a terminal one.
+public enum RunStatus: String, Sendable, Codable, CaseIterable {
+    /// Executing.
+    case running
+    /// A stop was requested for the run or an ancestor; it halts at its next boundary.
+    case stopping
+    /// Returned a result.
+    case succeeded
+    /// Ended by an error that is not a stop.
+    case failed
+    /// Ended because a stop was requested for it or an ancestor. Shown gray, never red.
+    case stopped
+    /// The process ended before the run could finish (crash, or shutdown past the grace period).
+    case interrupted
+
+    /// Whether the run has ended; a terminal status never changes again.
+    public var isTerminal: Bool {
+        switch self {
+        case .running, .stopping: false
+        case .succeeded, .failed, .stopped, .interrupted: true
+        }
+    }
+
+    /// Whether the run is executing (`running` or `stopping`).
+    public var isInFlight: Bool { !isTerminal }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import Synchronization
+import TetherCore
+
+/// The ordered, gap-free event log of one live run tree (DESIGN §3).
+///
+/// ``append(_:)`` numbers an event under a lock, then writes it to the ``RunStore``; while one
+/// caller writes, events appended meanwhile wait and go in its next batch, so a tree that
+/// emits fast does not wait on the store once per event. An event becomes visible to
+/// subscribers only once it is durable, so nothing a client saw can be lost by a crash.
+///
+/// Subscribers read the shared array at their own cursor: there is no buffer per subscriber,
+/// a slow one only lags, and it never holds up the run or the others.
+public final class EventLog: Sendable {
+    /// The root run of the tree.
+    public let rootID: RunID
+    private let store: any RunStore
+    private let now: @Sendable () -> Date
+
+    private struct State {
+        /// Durable events, `published[i].seq == i + 1`.
+        var published: [ProgressEvent] = []
+        var pending: [ProgressEvent] = []
+        var nextSeq = 1
+        var isFlushing = false
+        var isClosed = false
+        var failure: (any Error)?
+        var waiters: [Int: (atLeast: Int, waiter: OneShotWaiter)] = [:]
+        var nextWaiterID = 0
+
+        mutating func takeWaiters(where shouldWake: ((atLeast: Int, waiter: OneShotWaiter)) -> Bool) -> [OneShotWaiter] {
+            let woken = waiters.filter { shouldWake($0.value) }
+            for id in woken.keys { waiters[id] = nil }
+            return woken.values.map(\.waiter)
+        }
+    }
+    private let state = Mutex(State())
+
+    init(rootID: RunID, store: any RunStore, now: @escaping @Sendable () -> Date = Date.init) {
+        self.rootID = rootID
+        self.store = store
+        self.now = now
+    }
+
+    /// Numbers `draft`, makes it durable and publishes it; returns the numbered event.
+    /// - Throws: ``EventLogError/closed`` after ``close()``, or the store's error (the log is
+    ///   then failed: every later append throws it too, and nothing is published).
+    @discardableResult
+    public func append(_ draft: EventDraft) async throws -> ProgressEvent {
+        let (event, isFlusher) = try state.withLock { state throws -> (ProgressEvent, Bool) in
+            if let failure = state.failure { throw failure }
+            guard !state.isClosed else { throw EventLogError.closed(rootID) }
+            let event = ProgressEvent(
+                seq: state.nextSeq, runID: draft.runID, at: now(), kind: draft.kind,
+                message: draft.message, data: draft.data)
+            state.nextSeq += 1
+            state.pending.append(event)
+            guard !state.isFlushing else { return (event, false) }
+            state.isFlushing = true
+            return (event, true)
+        }
+        if isFlusher {
+            try await flush()
+        } else {
+            await waitForPublished(atLeast: event.seq)
+            if let failure = state.withLock({ $0.failure }) { throw failure }
+        }
+        return event
+    }
+
+    /// Writes pending events in batches until none is left.
+    private func flush() async throws {
+        while true {
+            let batch = state.withLock { state -> [ProgressEvent]? in
+                guard !state.pending.isEmpty else {
+                    state.isFlushing = false
+                    return nil
+                }
+                defer { state.pending = [] }
+                return state.pending
+            }
+            guard let batch else { return }
+            do {
+                try await store.appendEvents(batch, tree: rootID)
+            } catch {
+                let woken = state.withLock { state in
+                    state.failure = error
+                    state.pending = batch + state.pending
+                    state.isFlushing = false
+                    return state.takeWaiters { _ in true }
+                }
+                for waiter in woken { waiter.wake() }
+                throw error
+            }
+            let woken = state.withLock { state in
+                state.published.append(contentsOf: batch)
+                let count = state.published.count
+                return state.takeWaiters { $0.atLeast <= count }
+            }
+            for waiter in woken { waiter.wake() }
+        }
+    }
+
+    /// Ends the log: no more appends, and subscribers end after the last event. Call it
+    /// after the tree's final event was appended.
+    public func close() {
+        let woken = state.withLock { state in
+            state.isClosed = true
+            return state.takeWaiters { _ in true }
+        }
+        for waiter in woken { waiter.wake() }
+    }
+
+    /// The highest published `seq` (0 when empty).
+    public var lastSeq: Int { state.withLock { $0.published.count } }
+
+    /// Published events after `seq`, at most `limit`, and whether the log has ended with no
+    /// event after `seq` (closed, or failed).
+    func read(after seq: Int, limit: Int) -> (events: [ProgressEvent], isEnded: Bool) {
+        state.withLock { state in
+            let start = max(0, seq)
+            guard start < state.published.count else {
+                return ([], state.isClosed || state.failure != nil)
+            }
+            let end = min(state.published.count, start + limit)
+            return (Array(state.published[start..<end]), false)
+        }
+    }
+
+    /// Returns once an event with `seq >= n` is published, the log ends, or the calling
+    /// task is cancelled.
+    func waitForPublished(atLeast n: Int) async {
+        let waiter = OneShotWaiter()
+        let id: Int? = state.withLock { state in
+            guard state.published.count < n, !state.isClosed, state.failure == nil else { return nil }
+            let id = state.nextWaiterID
+            state.nextWaiterID += 1
+            state.waiters[id] = (n, waiter)
+            return id
+        }
+        guard let id else { return }
+        await withTaskCancellationHandler {
+            await waiter.wait { nil }
+        } onCancel: {
+            waiter.wake()
+        }
+        _ = state.withLock { $0.waiters.removeValue(forKey: id) }
+    }
+}
+
+/// Errors of an ``EventLog``.
+public enum EventLogError: Error, Sendable, CustomStringConvertible {
+    /// The tree has ended; its log takes no more events.
+    case closed(RunID)
+
+    public var description: String {
+        switch self {
+        case .closed(let root): "the event log of run tree \(root) is closed"
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Synchronization
+import TetherCore
+
+/// A ``RunStore`` in memory, for tests and benchmarks. Nothing survives the process.
+public final class MemoryRunStore: RunStore {
+    private struct State {
+        var runs: [RunID: RunRecord] = [:]
+        var order: [RunID: Int] = [:]
+        var nextOrder = 0
+        var trees: [RunID: [RunID]] = [:]
+        var events: [RunID: [ProgressEvent]] = [:]
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func insertRun(_ record: RunRecord) async throws {
+        try state.withLock { state in
+            guard state.runs[record.id] == nil else { throw MemoryStoreError.duplicateRun(record.id) }
+            state.runs[record.id] = record
+            state.order[record.id] = state.nextOrder
+            state.nextOrder += 1
+            state.trees[record.rootRunID, default: []].append(record.id)
+        }
+    }
+
+    public func updateRun(_ record: RunRecord) async throws {
+        try state.withLock { state in
+            guard state.runs[record.id] != nil else { throw MemoryStoreError.unknownRun(record.id) }
+            state.runs[record.id] = record
+        }
+    }
+
+    public func run(_ id: RunID) async throws -> RunRecord? {
+        state.withLock { $0.runs[id] }
+    }
+
+    public func runs(inTree root: RunID) async throws -> [RunRecord] {
+        state.withLock { state in
+            (state.trees[root] ?? []).compactMap { state.runs[$0] }
+        }
+    }
+
+    public func appendEvents(_ events: [ProgressEvent], tree root: RunID) async throws {
+        try state.withLock { state in
+            var log = state.events[root] ?? []
+            for event in events {
+                guard event.seq == log.count + 1 else {
+                    throw MemoryStoreError.outOfOrder(root, expected: log.count + 1, got: event.seq)
+                }
+                log.append(event)
+            }
+            state.events[root] = log
+        }
+    }
+
+    public func events(inTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent] {
+        state.withLock { state in
+            guard let log = state.events[root], seq < log.count else { return [] }
+            let start = max(0, seq)
+            return Array(log[start..<min(log.count, start + limit)])
+        }
+    }
+}
+
+/// Errors of the memory stores: each is a bug in the caller.
+public enum MemoryStoreError: Error, Sendable {
+    case duplicateRun(RunID)
+    case unknownRun(RunID)
+    case outOfOrder(RunID, expected: Int, got: Int)
+}

@@ -1,0 +1,86 @@
+import Foundation
+import TetherCore
+
+/// Why a stop was requested; recorded in the `stop.requested` event.
+public enum StopReason: String, Sendable {
+    /// A person or client asked for it.
+    case requested
+    /// The process is shutting down.
+    case shutdown
+}
+
+extension RunSupervisor {
+    /// Requests a cooperative stop of run `id` and every run below it, and returns the
+    /// target's record (`stopping`). Returns at once: the run halts at its next boundary, and
+    /// an LLM call in flight finishes first. Idempotent while the run is in flight.
+    ///
+    /// With `force`, the runs' work is then cancelled at once and they are recorded
+    /// `stopped` with `forced: true`; nothing forces a run by itself.
+    /// - Throws: ``SupervisorError/notFound(_:)``, or ``SupervisorError/runFinished(_:_:)``
+    ///   with the final status when the run has already ended.
+    @discardableResult
+    public func stop(_ id: RunID, force: Bool = false) async throws(SupervisorError) -> RunRecord {
+        guard let target = liveRun(id) else {
+            let stored: RunRecord?
+            do { stored = try await runStore.run(id) } catch { throw .storage(String(describing: error)) }
+            guard let stored else { throw .notFound(id) }
+            throw .runFinished(id, stored.status)
+        }
+        try await requestStop(target, reason: .requested)
+        if force { await forceStop(target) }
+        return target.record
+    }
+
+    /// Marks `target` and its live descendants `stopping`, logs one `stop.requested` naming
+    /// the target, then sets the target's token, which stops its descendants' tokens too.
+    func requestStop(_ target: LiveRun, reason: StopReason) async throws(SupervisorError) {
+        let now = Date()
+        switch target.transition({ $0.requestStop(at: now) }) {
+        case .alreadyFinished(let status): throw .runFinished(target.id, status)
+        case .alreadyStopping: return
+        case .markStopping: break
+        }
+        var changed = [target]
+        for descendant in subtree(of: target).dropFirst() {
+            if case .markStopping = descendant.transition({ $0.requestStop(at: now) }) {
+                changed.append(descendant)
+            }
+        }
+        let message =
+            reason == .shutdown
+            ? "Stop requested: the server is shutting down"
+            : "Stop requested; the run halts at its next boundary (an LLM call in flight finishes first)"
+        await emit(
+            target, .stopRequested, message,
+            ["reason": .string(reason.rawValue), "runIds": .array(changed.map { .string($0.id.rawValue) })])
+        target.token.requestStop()
+        for run in changed { await persist(run) }
+        logger.info("stop requested", metadata: ["run": "\(target.id)", "reason": "\(reason.rawValue)"])
+    }
+
+    /// Ends `target` and its descendants at once as `stopped` and `forced`, then cancels
+    /// their work. The supervisor writes the records here, not the cancelled task (which
+    /// could not write to a store that honours cancellation).
+    func forceStop(_ target: LiveRun) async {
+        for run in subtree(of: target).reversed() {
+            let action = run.transition({ $0.force() }) { record, action in
+                if case .markFinished = action { record.finishedAt = Date() }
+            }
+            if case .markFinished = action { await complete(run, extra: ["reason": "force"]) }
+        }
+        target.forceSignal.open()
+        logger.warning("run force-stopped", metadata: ["run": "\(target.id)"])
+    }
+
+    /// `root` and every live run below it, parents before children.
+    func subtree(of root: LiveRun) -> [LiveRun] {
+        var result = [root]
+        var index = 0
+        while index < result.count {
+            let children = result[index].children.compactMap(liveRun)
+            result.append(contentsOf: children)
+            index += 1
+        }
+        return result
+    }
+}

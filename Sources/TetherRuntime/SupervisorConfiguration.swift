@@ -1,0 +1,17 @@
+/// The supervisor's limits (DESIGN §8).
+public struct SupervisorConfiguration: Sendable, Hashable {
+    /// Root runs in flight at once (`TETHER_MAX_RUNS`); one more is refused.
+    public var maxRuns: Int
+    /// Nested agent calls (`TETHER_MAX_DEPTH`); a deeper call fails its caller.
+    public var maxDepth: Int
+    /// How long a run may stay `stopping` before a force stop is offered
+    /// (`TETHER_STOP_GRACE_SECONDS`); also how long shutdown waits for runs to stop before
+    /// marking them `interrupted`.
+    public var stopGrace: Duration
+
+    public init(maxRuns: Int = 64, maxDepth: Int = 8, stopGrace: Duration = .seconds(30)) {
+        self.maxRuns = maxRuns
+        self.maxDepth = maxDepth
+        self.stopGrace = stopGrace
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import TetherCore
+
+/// An OpenAI-compatible `POST /v1/chat/completions` server on 127.0.0.1 for tests. It can
+/// hold each answer until the test releases it, and records what happened on the wire:
+/// requests received, responses written in full, and connections the client closed while
+/// an answer was still owed (an aborted call).
+public final class HeldChatServer: Sendable {
+    /// What the server has seen so far.
+    public struct Snapshot: Sendable {
+        /// Each request's JSON body, in arrival order.
+        public var requests: [JSONValue] = []
+        /// Responses whose every byte was written (head, body, end).
+        public var completedResponses = 0
+        /// Connections closed by the client while a response was owed.
+        public var abortedRequests = 0
+        /// Requests released so far (indices).
+        var released: Set<Int> = []
+        var releaseAll = false
+    }
+
+    public let port: Int
+    private let snapshot: Condition<Snapshot>
+    private let answer: @Sendable (Int, JSONValue) -> String
+    private let serverTask: Mutex<Task<Void, Never>?> = Mutex(nil)
+
+    /// The base URL to configure the `openai` provider with.
+    public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
+    /// What the server has seen so far.
+    public var state: Snapshot { snapshot.value }
+
+    private init(port: Int, snapshot: Condition<Snapshot>, answer: @escaping @Sendable (Int, JSONValue) -> String) {
+        self.port = port
+        self.snapshot = snapshot
+        self.answer = answer
+    }
+
+    /// Starts a server on a free loopback port.
+    /// - Parameters:
+    ///   - holdAnswers: whether each answer waits for ``release(_:)`` (or ``releaseAll()``).
+    ///   - answer: the assistant text for request `index` (0-based) with its JSON body.
+    public static func start(
+        holdAnswers: Bool,
+        answer: @escaping @Sendable (Int, JSONValue) -> String = { index, _ in "Answer \(index + 1)." }
+    ) async throws -> HeldChatServer {
+        let snapshot = Condition(Snapshot(releaseAll: !holdAnswers))
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "127.0.0.1", port: 0) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                        wrappingChannelSynchronously: channel)
+                }
+            }
+        let server = HeldChatServer(port: channel.channel.localAddress!.port!, snapshot: snapshot, answer: answer)
+        let task = Task<Void, Never> {
+            _ = try? await channel.executeThenClose { connections in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in connections {
+                        group.addTask { await server.serve(connection) }
+                    }
+                }
+            }
+        }
+        server.serverTask.withLock { $0 = task }
+        return server
+    }
+
+    /// Lets request `index` (0-based) be answered.
+    public func release(_ index: Int) {
+        snapshot.update { _ = $0.released.insert(index) }
+    }
+
+    /// Lets every request, held or future, be answered.
+    public func releaseAll() {
+        snapshot.update { $0.releaseAll = true }
+    }
+
+    /// Returns once at least `count` requests have arrived.
+    public func waitForRequests(_ count: Int) async {
+        await snapshot.wait { $0.requests.count >= count }
+    }
+
+    /// Returns once at least `count` responses were written in full.
+    public func waitForCompletedResponses(_ count: Int) async {
+        await snapshot.wait { $0.completedResponses >= count }
+    }
+
+    /// Stops accepting and closes every connection.
+    public func shutdown() async {
+        let task = serverTask.withLock { $0 }
+        task?.cancel()
+        await task?.value
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        let owed = Mutex(0)
+        connection.channel.closeFuture.whenComplete { [snapshot] _ in
+            let stillOwed = owed.withLock { $0 }
+            if stillOwed > 0 { snapshot.update { $0.abortedRequests += stillOwed } }
+        }
+        try? await connection.executeThenClose { inbound, outbound in
+            var body = ByteBuffer()
+            for try await part in inbound {
+                switch part {
+                case .head:
+                    body.clear()
+                case .body(var chunk):
+                    body.writeBuffer(&chunk)
+                case .end:
+                    let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))) ?? .null
+                    owed.withLock { $0 += 1 }
+                    let index = snapshot.update { state in
+                        state.requests.append(json)
+                        return state.requests.count - 1
+                    }
+                    await snapshot.wait { $0.releaseAll || $0.released.contains(index) }
+                    try Task.checkCancellation()
+                    let text = answer(index, json)
+                    let payload: JSONValue = [
+                        "id": .string("chatcmpl-\(index + 1)"), "object": "chat.completion", "model": "test-model",
+                        "choices": [["index": 0, "message": ["role": "assistant", "content": .string(text)], "finish_reason": "stop"]],
+                        "usage": ["prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18],
+                    ]
+                    let bytes = ByteBuffer(string: payload.compactJSON)
+                    var head = HTTPResponseHead(version: .http1_1, status: .ok)
+                    head.headers.add(name: "Content-Type", value: "application/json")
+                    head.headers.add(name: "Content-Length", value: String(bytes.readableBytes))
+                    try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(bytes)), .end(nil)])
+                    owed.withLock { $0 -= 1 }
+                    snapshot.update { $0.completedResponses += 1 }
+                }
+            }
+        }
+    }
+}
