@@ -44,10 +44,13 @@ public struct OpenAIClient: LLMClient {
             bytes = try await response.body.collect(upTo: Self.maxResponseBytes)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw OpenAIError.timedOut(timeout)
-        } catch let error as HTTPClientError {
-            throw OpenAIError.transport(String(describing: error), url: configuration.completionsURL)
         } catch is NIOTooManyBytesError {
             throw OpenAIError.responseTooLarge(Self.maxResponseBytes)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // HTTPClientError, or NIO's IOError for a refused or reset connection.
+            throw OpenAIError.transport(String(describing: error), url: configuration.completionsURL)
         }
         let data = Data(bytes.readableBytesView)
         guard (200..<300).contains(status) else {

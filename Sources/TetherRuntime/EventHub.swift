@@ -12,14 +12,14 @@ public final class EventHub: Sendable {
     }
 
     /// Opens the log of a new tree.
-    func open(root: RunID) -> EventLog {
+    package func open(root: RunID) -> EventLog {
         let log = EventLog(rootID: root, store: store)
         logs.withLock { $0[root] = log }
         return log
     }
 
     /// Forgets a finished tree's log (after ``EventLog/close()``); its events stay in the store.
-    func retire(root: RunID) {
+    package func retire(root: RunID) {
         _ = logs.withLock { $0.removeValue(forKey: root) }
     }
 

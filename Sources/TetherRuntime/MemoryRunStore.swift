@@ -43,14 +43,11 @@ public final class MemoryRunStore: RunStore {
 
     public func appendEvents(_ events: [ProgressEvent], tree root: RunID) async throws {
         try state.withLock { state in
-            var log = state.events[root] ?? []
-            for event in events {
-                guard event.seq == log.count + 1 else {
-                    throw MemoryStoreError.outOfOrder(root, expected: log.count + 1, got: event.seq)
-                }
-                log.append(event)
+            let count = state.events[root]?.count ?? 0
+            for (offset, event) in events.enumerated() where event.seq != count + offset + 1 {
+                throw MemoryStoreError.outOfOrder(root, expected: count + offset + 1, got: event.seq)
             }
-            state.events[root] = log
+            state.events[root, default: []].append(contentsOf: events)
         }
     }
 

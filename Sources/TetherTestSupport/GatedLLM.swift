@@ -43,6 +43,11 @@ public final class GatedLLM: LLMClient {
         await snapshot.wait { $0.calls.count >= count }
     }
 
+    /// Returns once `count` calls have returned (or thrown).
+    public func waitForReturns(_ count: Int) async {
+        await snapshot.wait { $0.returned >= count }
+    }
+
     /// Lets call `index` (0-based) return.
     public func open(_ index: Int) {
         snapshot.update { _ = $0.opened.insert(index) }

@@ -14,6 +14,8 @@ public final class HeldChatServer: Sendable {
     public struct Snapshot: Sendable {
         /// Each request's JSON body, in arrival order.
         public var requests: [JSONValue] = []
+        /// Each request's `Authorization` header, or `nil`.
+        public var authorizations: [String?] = []
         /// Responses whose every byte was written (head, body, end).
         public var completedResponses = 0
         /// Connections closed by the client while a response was owed.
@@ -92,6 +94,11 @@ public final class HeldChatServer: Sendable {
         await snapshot.wait { $0.completedResponses >= count }
     }
 
+    /// Returns once `predicate` holds for what the server has seen.
+    public func waitUntil(_ predicate: @escaping @Sendable (Snapshot) -> Bool) async {
+        await snapshot.wait(until: predicate)
+    }
+
     /// Stops accepting and closes every connection.
     public func shutdown() async {
         let task = serverTask.withLock { $0 }
@@ -107,10 +114,12 @@ public final class HeldChatServer: Sendable {
         }
         try? await connection.executeThenClose { inbound, outbound in
             var body = ByteBuffer()
+            var authorization: String?
             for try await part in inbound {
                 switch part {
-                case .head:
+                case .head(let head):
                     body.clear()
+                    authorization = head.headers["Authorization"].first
                 case .body(var chunk):
                     body.writeBuffer(&chunk)
                 case .end:
@@ -118,6 +127,7 @@ public final class HeldChatServer: Sendable {
                     owed.withLock { $0 += 1 }
                     let index = snapshot.update { state in
                         state.requests.append(json)
+                        state.authorizations.append(authorization)
                         return state.requests.count - 1
                     }
                     await snapshot.wait { $0.releaseAll || $0.released.contains(index) }

@@ -3,6 +3,7 @@ import TetherCore
 import TetherRuntime
 
 /// Runs a ``RunSupervisor`` with memory stores while `body` uses it, then shuts it down.
+@discardableResult
 public func withSupervisor<T: Sendable>(
     agents: [AgentDescriptor],
     llm: any LLMClient,

@@ -1,0 +1,80 @@
+import AsyncHTTPClient
+import Testing
+import TetherCore
+import TetherOpenAI
+import TetherTestSupport
+
+@Suite struct OpenAIClientTests {
+    func withClient<T: Sendable>(
+        _ server: HeldChatServer, apiKey: String? = nil, timeout: Duration = .seconds(30),
+        _ body: (OpenAIClient) async throws -> T
+    ) async throws -> T {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(2)
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let client = OpenAIClient(
+            configuration: OpenAIConfiguration(baseURL: server.baseURL + "/", model: "test-model", apiKey: apiKey, timeout: timeout),
+            httpClient: http)
+        do {
+            let result = try await body(client)
+            try await http.shutdown()
+            return result
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    @Test func sendsTheChatAndReadsTheAnswerWithItsUsage() async throws {
+        let server = try await HeldChatServer.start(holdAnswers: false) { _, body in
+            "You said: \(body["messages"]?.arrayValue?.last?["content"]?.stringValue ?? "?")"
+        }
+        let response = try await withClient(server, apiKey: "sk-test") { client in
+            try await client.complete(LLMRequest(prompt: "Hello <world> \"quoted\"", system: "Be brief."))
+        }
+        #expect(response.text == "You said: Hello <world> \"quoted\"")
+        #expect(response.model == "test-model")
+        #expect(response.usage == TokenUsage(promptTokens: 11, completionTokens: 7, totalTokens: 18))
+        let sent = try #require(server.state.requests.first)
+        #expect(sent["model"] == "test-model")
+        #expect(sent["messages"] == [["role": "system", "content": "Be brief."], ["role": "user", "content": "Hello <world> \"quoted\""]])
+        #expect(server.state.authorizations == ["Bearer sk-test"])
+        await server.shutdown()
+    }
+
+    @Test func aCallPastTheTimeoutFailsWithAClearError() async throws {
+        let server = try await HeldChatServer.start(holdAnswers: true)
+        await #expect(throws: OpenAIError.timedOut(.milliseconds(300))) {
+            try await withClient(server, timeout: .milliseconds(300)) { client in
+                try await client.complete(LLMRequest(prompt: "never answered"))
+            }
+        }
+        server.releaseAll()
+        await server.shutdown()
+    }
+
+    @Test func anUnreachableServerFailsWithAClearError() async throws {
+        let server = try await HeldChatServer.start(holdAnswers: false)
+        await server.shutdown()
+        let error = await #expect(throws: OpenAIError.self) {
+            try await withClient(server) { client in try await client.complete(LLMRequest(prompt: "hi")) }
+        }
+        #expect(error?.description.contains("could not reach the LLM at http://127.0.0.1:\(server.port)/v1/chat/completions") == true)
+    }
+
+    /// Proves the server's abort detection works: cancelling the calling task (what a
+    /// cooperative stop must never do) is seen by the server as an aborted request.
+    @Test func theTestServerSeesACancelledCallAsAborted() async throws {
+        let server = try await HeldChatServer.start(holdAnswers: true)
+        try await withClient(server) { client in
+            let call = Task { try await client.complete(LLMRequest(prompt: "to be cancelled")) }
+            try await withTimeout { await server.waitForRequests(1) }
+            call.cancel()
+            _ = await call.result
+            try await withTimeout { await server.waitUntil { $0.abortedRequests == 1 } }
+        }
+        server.releaseAll()
+        #expect(server.state.completedResponses == 0)
+        await server.shutdown()
+    }
+}
