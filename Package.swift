@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "TetherCore", targets: ["TetherCore"]),
         .library(name: "TetherRuntime", targets: ["TetherRuntime"]),
         .library(name: "TetherOpenAI", targets: ["TetherOpenAI"]),
+        .library(name: "TetherAgents", targets: ["TetherAgents"]),
+        .executable(name: "tether", targets: ["TetherCLI"]),
         .executable(name: "tether-bench", targets: ["TetherBenchmarks"]),
     ],
     dependencies: [
@@ -15,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // Statuses, events, the cancel token, the Agent protocol and the tool facade. No I/O.
@@ -28,6 +32,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Agent definition files: load, validate, interpret.
+        .target(name: "TetherAgents", dependencies: ["TetherCore"]),
         // The OpenAI-compatible chat-completions client.
         .target(
             name: "TetherOpenAI",
@@ -37,6 +43,26 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Settings (flags over environment variables) and the assembly of a Tether process.
+        .target(
+            name: "TetherApp",
+            dependencies: [
+                "TetherCore", "TetherRuntime", "TetherAgents", "TetherOpenAI",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The `tether` executable: `tether run AGENT` (and `tether serve`, later the default).
+        .executableTarget(
+            name: "TetherCLI",
+            dependencies: [
+                "TetherApp", "TetherAgents",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // Test doubles shared by the test targets and the benchmark: a loopback chat server
@@ -57,6 +83,12 @@ let package = Package(
             dependencies: ["TetherCore", "TetherRuntime"]
         ),
         .testTarget(name: "TetherCoreTests", dependencies: ["TetherCore"]),
+        .testTarget(name: "TetherAppTests", dependencies: ["TetherApp"]),
+        .testTarget(
+            name: "TetherAgentsTests",
+            dependencies: ["TetherCore", "TetherAgents", "TetherRuntime", "TetherTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "TetherRuntimeTests",
             dependencies: ["TetherCore", "TetherRuntime", "TetherOpenAI", "TetherTestSupport"]

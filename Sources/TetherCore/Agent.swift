@@ -20,12 +20,13 @@ extension Agent {
 public struct AgentDescriptor: Sendable {
     public var name: String
     public var description: String
-    /// The input fields, in the order a form shows them.
-    public var input: [InputField]
+    /// The input fields, in the order a form shows them; `nil` for an agent that takes any
+    /// JSON object unchecked.
+    public var input: [InputField]?
     /// Makes the agent instance for one run.
     public var makeAgent: @Sendable () -> any Agent
 
-    public init(name: String, description: String, input: [InputField] = [], makeAgent: @escaping @Sendable () -> any Agent) {
+    public init(name: String, description: String, input: [InputField]? = nil, makeAgent: @escaping @Sendable () -> any Agent) {
         self.name = name
         self.description = description
         self.input = input

@@ -16,18 +16,22 @@ public struct LLMRequest: Sendable, Hashable {
     public var messages: [ChatMessage]
     /// `nil` for the client's default model.
     public var model: String?
+    /// What the call is for, in a word or two (`outline`), shown in its progress events;
+    /// never sent to the provider.
+    public var label: String?
 
-    public init(messages: [ChatMessage], model: String? = nil) {
+    public init(messages: [ChatMessage], model: String? = nil, label: String? = nil) {
         self.messages = messages
         self.model = model
+        self.label = label
     }
 
     /// A request of one user prompt, after an optional system message.
-    public init(prompt: String, system: String? = nil, model: String? = nil) {
+    public init(prompt: String, system: String? = nil, model: String? = nil, label: String? = nil) {
         var messages: [ChatMessage] = []
         if let system { messages.append(ChatMessage(role: .system, content: system)) }
         messages.append(ChatMessage(role: .user, content: prompt))
-        self.init(messages: messages, model: model)
+        self.init(messages: messages, model: model, label: label)
     }
 }
 

@@ -18,10 +18,11 @@ struct RunContext: ToolBackend {
     func complete(_ request: LLMRequest) async throws -> LLMResponse {
         let llm = supervisor.llm
         let model = request.model ?? llm.defaultModel
-        let label = llm.provider == "simulated" ? "simulated model" : "\(llm.provider) model \(model)"
+        let modelName = llm.provider == "simulated" ? "simulated model" : "\(llm.provider) model \(model)"
+        let label = request.label.map { "\($0): the \(modelName)" } ?? "the \(modelName)"
         let prompt = request.messages.last(where: { $0.role == .user })?.content ?? ""
         await supervisor.emit(
-            run, .llmStarted, "Calling \(label)…",
+            run, .llmStarted, request.label.map { "\($0): calling the \(modelName)…" } ?? "Calling the \(modelName)…",
             ["provider": .string(llm.provider), "model": .string(model), "prompt": .string(prompt)])
         let clock = ContinuousClock()
         let started = clock.now
@@ -31,7 +32,7 @@ struct RunContext: ToolBackend {
         } catch {
             let elapsed = Self.seconds(clock.now - started)
             await supervisor.emit(
-                run, .llmFailed, "The \(label) call failed after \(RunSupervisor.format(seconds: elapsed)): \(RunSupervisor.describe(error))",
+                run, .llmFailed, "\(label.prefix(1).uppercased() + label.dropFirst()) call failed after \(RunSupervisor.format(seconds: elapsed)): \(RunSupervisor.describe(error))",
                 ["provider": .string(llm.provider), "model": .string(model), "durationMs": .number((elapsed * 1000).rounded()),
                  "error": .string(RunSupervisor.describe(error))])
             throw error
@@ -41,7 +42,7 @@ struct RunContext: ToolBackend {
             "provider": .string(llm.provider), "model": .string(response.model),
             "durationMs": .number((elapsed * 1000).rounded()), "text": .string(response.text),
         ]
-        var message = "The \(label) answered in \(RunSupervisor.format(seconds: elapsed))"
+        var message = "\(label.prefix(1).uppercased() + label.dropFirst()) answered in \(RunSupervisor.format(seconds: elapsed))"
         if let usage = response.usage {
             data["usage"] = [
                 "promptTokens": .number(Double(usage.promptTokens)),

@@ -145,6 +145,7 @@ extension RunSupervisor {
         guard depth <= configuration.maxDepth else {
             throw NestingTooDeep(agent: name, maxDepth: configuration.maxDepth)
         }
+        let input = try descriptor.validatedInput(input)
         let parentRecord = parent.record
         let record = RunRecord(
             id: RunID(), agent: name, input: input, parentRunID: parent.id,

@@ -56,8 +56,17 @@ public final class RunSupervisor: Service, Sendable {
 
     /// Starts a root run of agent `name` and returns its record (status `running`) at once;
     /// the run executes in the supervisor's task group once ``run()`` is serving.
-    public func start(agent name: String, input: JSONValue) async throws(SupervisorError) -> RunRecord {
+    /// - Parameters:
+    ///   - rawInput: the input, checked with `AgentDescriptor.validatedInput` first.
+    ///   - coercingStrings: whether text may stand for numbers and booleans (form posts).
+    public func start(
+        agent name: String, input rawInput: JSONValue, coercingStrings: Bool = false
+    ) async throws(SupervisorError) -> RunRecord {
         guard let descriptor = registry[name] else { throw .unknownAgent(name) }
+        let input: JSONValue
+        do { input = try descriptor.validatedInput(rawInput, coercingStrings: coercingStrings) } catch {
+            throw .invalidInput(error.description)
+        }
         let id = RunID()
         let record = RunRecord(id: id, agent: name, input: input, rootRunID: id, createdAt: Date())
         let run = LiveRun(record: record, descriptor: descriptor, token: CancelToken(), log: hub.open(root: id))

@@ -80,22 +80,28 @@ enum SimulatedText {
         return 3
     }
 
-    /// The words after the last "about", "of", "on" or "for", trimmed; else the prompt's
-    /// first words.
+    /// What the prompt is about: the words after its first "about", "of", "on" or "for"
+    /// (before any colon), up to a joining word; else the first line after a colon; else
+    /// the prompt's first words.
     static func subject(of prompt: String) -> String {
         let firstLine = prompt.split(whereSeparator: \.isNewline).first.map(String.init) ?? prompt
-        let trimmed = firstLine.trimmingCharacters(in: CharacterSet(charactersIn: " .?!:,\t"))
-        let words = trimmed.split(separator: " ")
+        let parts = firstLine.components(separatedBy: ": ")
+        let head = parts[0].trimmingCharacters(in: CharacterSet(charactersIn: " .?!:,\t"))
+        let words = head.split(separator: " ").map(String.init)
         let markers: Set<String> = ["about", "of", "on", "for"]
-        if let marker = words.lastIndex(where: { markers.contains($0.lowercased()) }), marker + 1 < words.count {
-            let rest = words[(marker + 1)...].prefix(8)
-                .filter { !["one", "per", "line", "line."].contains($0.lowercased()) }
-            if !rest.isEmpty {
-                return rest.joined(separator: " ").trimmingCharacters(in: CharacterSet(charactersIn: " .,;:"))
-            }
+        let stops: Set<String> = ["so", "that", "with", "built", "which", "one", "per", "in", "into"]
+        if let marker = words.firstIndex(where: { markers.contains($0.lowercased()) }), marker + 1 < words.count {
+            let rest = words[(marker + 1)...].prefix { !stops.contains($0.lowercased()) }.prefix(8)
+            let subject = rest.joined(separator: " ").trimmingCharacters(in: CharacterSet(charactersIn: " .,;:"))
+            if !subject.isEmpty { return subject }
         }
-        let head = words.prefix(6).joined(separator: " ")
-        return head.isEmpty ? "the task" : head
+        if parts.count > 1 {
+            let tail = parts[1...].joined(separator: ": ").split(separator: " ").prefix(8).joined(separator: " ")
+            let subject = tail.trimmingCharacters(in: CharacterSet(charactersIn: " .,;:"))
+            if !subject.isEmpty { return subject }
+        }
+        let start = words.prefix(6).joined(separator: " ")
+        return start.isEmpty ? "the task" : start
     }
 
     /// FNV-1a, stable across processes (Swift's `Hasher` is seeded per process).

@@ -1,0 +1,155 @@
+import Configuration
+import Foundation
+import TetherOpenAI
+import TetherRuntime
+
+/// Every setting of DESIGN §8, with its embedded default.
+///
+/// Each is an environment variable (`TETHER_PORT`) and a flag of the command
+/// (`--port`); a flag wins. Values are read as text and checked here, so a bad value
+/// (`TETHER_PORT=http`) stops start-up with a message naming the setting rather than falling
+/// back to a default unnoticed.
+public struct AppConfiguration: Sendable, Hashable {
+    public enum LLMProvider: String, Sendable, Hashable, CaseIterable {
+        case simulated
+        case openai
+    }
+
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = "./.tether"
+    public var agentsDirectory = "./Agents"
+    public var llm = LLMProvider.simulated
+    public var simulatedLatency = Duration.milliseconds(1500)
+    public var llmBaseURL: String?
+    public var llmModel: String?
+    public var llmAPIKey: String?
+    public var llmTimeout = Duration.seconds(120)
+    public var maxRuns = 64
+    public var maxDepth = 8
+    public var stopGrace = Duration.seconds(30)
+    public var apiToken: String?
+
+    public init() {}
+
+    /// The settings, each with its key: `port` is `TETHER_PORT` and `--port`.
+    public enum Key: String, CaseIterable, Sendable {
+        case host, port
+        case dataDir = "data.dir"
+        case agentsDir = "agents.dir"
+        case llm
+        case simulatedLatencyMS = "simulated.latency.ms"
+        case llmBaseURL = "llm.base.url"
+        case llmModel = "llm.model"
+        case llmAPIKey = "llm.api.key"
+        case llmTimeoutSeconds = "llm.timeout.seconds"
+        case maxRuns = "max.runs"
+        case maxDepth = "max.depth"
+        case stopGraceSeconds = "stop.grace.seconds"
+        case apiToken = "api.token"
+
+        /// `TETHER_SIMULATED_LATENCY_MS`.
+        public var environmentVariable: String {
+            "TETHER_" + rawValue.uppercased().replacingOccurrences(of: ".", with: "_")
+        }
+
+        /// `--simulated-latency-ms`.
+        public var flag: String {
+            "--" + rawValue.replacingOccurrences(of: ".", with: "-")
+        }
+
+        var configKey: ConfigKey { ConfigKey(rawValue.split(separator: ".").map(String.init)) }
+    }
+
+    /// Reads the settings from `flags` (given on the command line) over the environment.
+    public init(flags: [Key: String], environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) {
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, value) in flags {
+            values[AbsoluteConfigKey(key.configKey)] = ConfigValue(stringLiteral: value)
+        }
+        let reader = ConfigReader(providers: [
+            InMemoryProvider(name: "flags", values: values),
+            EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "tether"),
+        ])
+        try self.init(reader: reader)
+    }
+
+    /// Reads the settings from `reader`, whose keys are ``Key``'s raw values.
+    public init(reader: ConfigReader) throws(ConfigurationError) {
+        func text(_ key: Key) -> String? {
+            let value = reader.string(forKey: key.configKey, isSecret: key == .llmAPIKey || key == .apiToken)
+            return value?.isEmpty == true ? nil : value
+        }
+        func integer(_ key: Key, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+            guard let raw = text(key) else { return nil }
+            guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+                throw ConfigurationError(key: key, value: raw, reason: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+        func seconds(_ key: Key, in range: ClosedRange<Double>) throws(ConfigurationError) -> Duration? {
+            guard let raw = text(key) else { return nil }
+            guard let value = Double(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+                throw ConfigurationError(key: key, value: raw, reason: "must be a number of seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound))")
+            }
+            return .milliseconds(Int64((value * 1000).rounded()))
+        }
+
+        if let host = text(.host) { self.host = host }
+        if let port = try integer(.port, in: 0...65535) { self.port = port }
+        if let directory = text(.dataDir) { dataDirectory = directory }
+        if let directory = text(.agentsDir) { agentsDirectory = directory }
+        if let raw = text(.llm) {
+            guard let provider = LLMProvider(rawValue: raw.lowercased()) else {
+                throw ConfigurationError(key: .llm, value: raw, reason: "must be simulated or openai")
+            }
+            llm = provider
+        }
+        if let latency = try integer(.simulatedLatencyMS, in: 0...600_000) { simulatedLatency = .milliseconds(latency) }
+        llmBaseURL = text(.llmBaseURL)
+        llmModel = text(.llmModel)
+        llmAPIKey = text(.llmAPIKey)
+        if let timeout = try seconds(.llmTimeoutSeconds, in: 1...3600) { llmTimeout = timeout }
+        if let limit = try integer(.maxRuns, in: 1...100_000) { maxRuns = limit }
+        if let depth = try integer(.maxDepth, in: 0...64) { maxDepth = depth }
+        if let grace = try seconds(.stopGraceSeconds, in: 0...3600) { stopGrace = grace }
+        apiToken = text(.apiToken)
+
+        if llm == .openai {
+            guard let base = llmBaseURL else {
+                throw ConfigurationError(key: .llmBaseURL, value: "", reason: "is required when TETHER_LLM is openai")
+            }
+            guard let url = URL(string: base), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ConfigurationError(key: .llmBaseURL, value: base, reason: "must be an http:// or https:// URL")
+            }
+            guard llmModel != nil else {
+                throw ConfigurationError(key: .llmModel, value: "", reason: "is required when TETHER_LLM is openai")
+            }
+        }
+    }
+
+    /// The supervisor's part of the settings.
+    public var supervisor: SupervisorConfiguration {
+        SupervisorConfiguration(maxRuns: maxRuns, maxDepth: maxDepth, stopGrace: stopGrace)
+    }
+
+    /// The `openai` provider's part of the settings, when it is the provider.
+    public var openAI: OpenAIConfiguration? {
+        guard llm == .openai, let base = llmBaseURL, let model = llmModel else { return nil }
+        return OpenAIConfiguration(baseURL: base, model: model, apiKey: llmAPIKey, timeout: llmTimeout)
+    }
+}
+
+/// A setting with a value Tether cannot use.
+public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var key: AppConfiguration.Key
+    public var value: String
+    public var reason: String
+
+    public var description: String {
+        let shown = key == .llmAPIKey || key == .apiToken ? "(hidden)" : "'\(value)'"
+        return value.isEmpty
+            ? "\(key.environmentVariable) (\(key.flag)) \(reason)"
+            : "\(key.environmentVariable) (\(key.flag)) = \(shown) \(reason)"
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import TetherApp
+
+/// The settings of DESIGN §8 as flags; each also reads its `TETHER_…` environment variable
+/// (see `AppConfiguration`), and a flag given here wins.
+struct SettingsOptions: ParsableArguments {
+    @Option(name: .customLong("host"), help: "Address to bind (TETHER_HOST, default 127.0.0.1).")
+    var host: String?
+    @Option(name: .customLong("port"), help: "Port to bind (TETHER_PORT, default 8080).")
+    var port: String?
+    @Option(name: .customLong("data-dir"), help: "Data folder (TETHER_DATA_DIR, default ./.tether).")
+    var dataDir: String?
+    @Option(name: .customLong("agents-dir"), help: "Agent definitions folder (TETHER_AGENTS_DIR, default ./Agents).")
+    var agentsDir: String?
+    @Option(name: .customLong("llm"), help: "LLM provider: simulated or openai (TETHER_LLM, default simulated).")
+    var llm: String?
+    @Option(name: .customLong("simulated-latency-ms"), help: "Simulated LLM latency (TETHER_SIMULATED_LATENCY_MS, default 1500).")
+    var simulatedLatencyMS: String?
+    @Option(name: .customLong("llm-base-url"), help: "OpenAI-compatible base URL (TETHER_LLM_BASE_URL).")
+    var llmBaseURL: String?
+    @Option(name: .customLong("llm-model"), help: "Model name (TETHER_LLM_MODEL).")
+    var llmModel: String?
+    @Option(name: .customLong("llm-api-key"), help: "API key (TETHER_LLM_API_KEY).")
+    var llmAPIKey: String?
+    @Option(name: .customLong("llm-timeout-seconds"), help: "LLM call timeout (TETHER_LLM_TIMEOUT_SECONDS, default 120).")
+    var llmTimeoutSeconds: String?
+    @Option(name: .customLong("max-runs"), help: "Root runs in flight at once (TETHER_MAX_RUNS, default 64).")
+    var maxRuns: String?
+    @Option(name: .customLong("max-depth"), help: "Nested agent calls (TETHER_MAX_DEPTH, default 8).")
+    var maxDepth: String?
+    @Option(name: .customLong("stop-grace-seconds"), help: "Seconds in stopping before force is offered (TETHER_STOP_GRACE_SECONDS, default 30).")
+    var stopGraceSeconds: String?
+    @Option(name: .customLong("api-token"), help: "Bearer token required off loopback (TETHER_API_TOKEN).")
+    var apiToken: String?
+
+    /// The flags given, by setting.
+    var given: [AppConfiguration.Key: String] {
+        let pairs: [(AppConfiguration.Key, String?)] = [
+            (.host, host), (.port, port), (.dataDir, dataDir), (.agentsDir, agentsDir), (.llm, llm),
+            (.simulatedLatencyMS, simulatedLatencyMS), (.llmBaseURL, llmBaseURL), (.llmModel, llmModel),
+            (.llmAPIKey, llmAPIKey), (.llmTimeoutSeconds, llmTimeoutSeconds), (.maxRuns, maxRuns),
+            (.maxDepth, maxDepth), (.stopGraceSeconds, stopGraceSeconds), (.apiToken, apiToken),
+        ]
+        return Dictionary(uniqueKeysWithValues: pairs.compactMap { key, value in value.map { (key, $0) } })
+    }
+
+    /// The configuration, or a validation error naming the bad setting.
+    func configuration() throws -> AppConfiguration {
+        do {
+            return try AppConfiguration(flags: given)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `tether`: runs AI agents and stops any single run cleanly.
+@main
+struct TetherCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tether",
+        abstract: "Runs AI agents and lets a person stop any single run, cleanly, at any moment.",
+        subcommands: [RunCommand.self]
+    )
+}

@@ -1,0 +1,52 @@
+import Testing
+import TetherApp
+
+@Suite struct AppConfigurationTests {
+    @Test func theEmbeddedDefaultsApplyWithNothingSet() throws {
+        let configuration = try AppConfiguration(flags: [:], environment: [:])
+        #expect(configuration == AppConfiguration())
+        #expect(configuration.host == "127.0.0.1" && configuration.port == 8080)
+        #expect(configuration.dataDirectory == "./.tether" && configuration.agentsDirectory == "./Agents")
+        #expect(configuration.llm == .simulated && configuration.simulatedLatency == .milliseconds(1500))
+        #expect(configuration.llmTimeout == .seconds(120) && configuration.stopGrace == .seconds(30))
+        #expect(configuration.maxRuns == 64 && configuration.maxDepth == 8)
+    }
+
+    @Test func everySettingReadsItsEnvironmentVariable() throws {
+        let environment = [
+            "TETHER_HOST": "0.0.0.0", "TETHER_PORT": "9090", "TETHER_DATA_DIR": "/tmp/d", "TETHER_AGENTS_DIR": "/tmp/a",
+            "TETHER_LLM": "openai", "TETHER_SIMULATED_LATENCY_MS": "20", "TETHER_LLM_BASE_URL": "http://127.0.0.1:1/v1",
+            "TETHER_LLM_MODEL": "m", "TETHER_LLM_API_KEY": "k", "TETHER_LLM_TIMEOUT_SECONDS": "7", "TETHER_MAX_RUNS": "3",
+            "TETHER_MAX_DEPTH": "2", "TETHER_STOP_GRACE_SECONDS": "1.5", "TETHER_API_TOKEN": "t",
+        ]
+        #expect(Set(environment.keys) == Set(AppConfiguration.Key.allCases.map(\.environmentVariable)))
+        let c = try AppConfiguration(flags: [:], environment: environment)
+        #expect(c.host == "0.0.0.0" && c.port == 9090 && c.dataDirectory == "/tmp/d" && c.agentsDirectory == "/tmp/a")
+        #expect(c.llm == .openai && c.simulatedLatency == .milliseconds(20))
+        #expect(c.openAI?.baseURL == "http://127.0.0.1:1/v1" && c.openAI?.model == "m" && c.openAI?.apiKey == "k")
+        #expect(c.llmTimeout == .seconds(7) && c.maxRuns == 3 && c.maxDepth == 2)
+        #expect(c.stopGrace == .milliseconds(1500) && c.apiToken == "t")
+    }
+
+    @Test func aFlagWinsOverItsEnvironmentVariable() throws {
+        let c = try AppConfiguration(flags: [.port: "7000", .simulatedLatencyMS: "0"], environment: ["TETHER_PORT": "9090"])
+        #expect(c.port == 7000 && c.simulatedLatency == .zero)
+        #expect(AppConfiguration.Key.simulatedLatencyMS.flag == "--simulated-latency-ms")
+    }
+
+    @Test(arguments: [
+        (["TETHER_PORT": "http"], "TETHER_PORT (--port) = 'http' must be a whole number from 0 to 65535"),
+        (["TETHER_LLM": "gpt"], "TETHER_LLM (--llm) = 'gpt' must be simulated or openai"),
+        (["TETHER_LLM": "openai"], "TETHER_LLM_BASE_URL (--llm-base-url) is required when TETHER_LLM is openai"),
+        (["TETHER_LLM": "openai", "TETHER_LLM_BASE_URL": "ftp://x"], "TETHER_LLM_BASE_URL (--llm-base-url) = 'ftp://x' must be an http:// or https:// URL"),
+        (["TETHER_MAX_RUNS": "0"], "TETHER_MAX_RUNS (--max-runs) = '0' must be a whole number from 1 to 100000"),
+    ])
+    func aBadValueIsRefusedNamingTheSetting(environment: [String: String], message: String) {
+        #expect(throws: ConfigurationError.self) { try AppConfiguration(flags: [:], environment: environment) }
+        do {
+            _ = try AppConfiguration(flags: [:], environment: environment)
+        } catch {
+            #expect(error.description == message)
+        }
+    }
+}
