@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Statuses, events, the cancel token, the Agent protocol and the tool facade. No I/O.
@@ -56,11 +59,25 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The HTTP interface: JSON API, Server-Sent Events (later the Runs screen).
+        .target(
+            name: "TetherWeb",
+            dependencies: [
+                "TetherCore", "TetherRuntime", "TetherApp", "TetherAgents",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The `tether` executable: `tether run AGENT` (and `tether serve`, later the default).
         .executableTarget(
             name: "TetherCLI",
             dependencies: [
-                "TetherApp", "TetherAgents",
+                "TetherApp", "TetherAgents", "TetherWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
@@ -84,6 +101,14 @@ let package = Package(
         ),
         .testTarget(name: "TetherCoreTests", dependencies: ["TetherCore"]),
         .testTarget(name: "TetherAppTests", dependencies: ["TetherApp"]),
+        .testTarget(
+            name: "TetherWebTests",
+            dependencies: [
+                "TetherCore", "TetherRuntime", "TetherApp", "TetherWeb", "TetherTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(
             name: "TetherAgentsTests",
             dependencies: ["TetherCore", "TetherAgents", "TetherRuntime", "TetherTestSupport"],

@@ -17,11 +17,13 @@ public struct RuntimeAssembly: Sendable {
     /// Builds the runtime. Definitions that fail to load are logged and left out.
     /// - Parameters:
     ///   - swiftAgents: agents written in Swift, registered besides the definitions.
+    ///   - override: an LLM to use instead of the one the settings name (tests).
     public init(
         configuration: AppConfiguration,
         runStore: any RunStore,
         dataStore: any DataStore,
         swiftAgents: [AgentDescriptor] = [],
+        llm override: (any LLMClient)? = nil,
         logger: Logger
     ) {
         let loaded = DefinitionLoader.load(directory: configuration.agentsDirectory, otherAgents: swiftAgents)
@@ -32,7 +34,9 @@ public struct RuntimeAssembly: Sendable {
         }
         var services: [any Service] = []
         let llm: any LLMClient
-        if let openAI = configuration.openAI {
+        if let override {
+            llm = override
+        } else if let openAI = configuration.openAI {
             let clientService = HTTPClientService(logger: logger)
             services.append(clientService)
             llm = OpenAIClient(configuration: openAI, httpClient: clientService.client)

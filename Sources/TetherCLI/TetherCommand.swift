@@ -6,6 +6,7 @@ struct TetherCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tether",
         abstract: "Runs AI agents and lets a person stop any single run, cleanly, at any moment.",
-        subcommands: [RunCommand.self]
+        subcommands: [ServeCommand.self, RunCommand.self],
+        defaultSubcommand: ServeCommand.self
     )
 }

@@ -50,6 +50,25 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         RunLifecycle(status: status, stopRequestedAt: stopRequestedAt, forced: forced)
     }
 
+    /// Writes every key, `null` included, so API clients see one shape.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(agent, forKey: .agent)
+        try container.encode(input, forKey: .input)
+        try container.encode(status, forKey: .status)
+        try container.encode(parentRunID, forKey: .parentRunID)
+        try container.encode(rootRunID, forKey: .rootRunID)
+        try container.encode(depth, forKey: .depth)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(stopRequestedAt, forKey: .stopRequestedAt)
+        try container.encode(finishedAt, forKey: .finishedAt)
+        try container.encode(forced, forKey: .forced)
+        try container.encode(result, forKey: .result)
+        try container.encode(error, forKey: .error)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, agent, input, status
         case parentRunID = "parentRunId"

@@ -1,6 +1,8 @@
+import Foundation
+
 /// Where run records and their trees' event logs are kept: memory for tests, SQLite as the
 /// embedded default. Only the run supervisor writes; anyone reads.
-public protocol RunStore: Sendable {
+public protocol RunStore: RunListing {
     /// Saves a new run.
     func insertRun(_ record: RunRecord) async throws
     /// Replaces a run's record (the supervisor's single writer per run keeps this ordered).
@@ -13,4 +15,73 @@ public protocol RunStore: Sendable {
     func appendEvents(_ events: [ProgressEvent], tree root: RunID) async throws
     /// The tree's events with `seq` greater than `seq`, in order, at most `limit` of them.
     func events(inTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent]
+}
+
+extension RunStore {
+    /// The runs of the tree rooted at `root` that are `id` or below it, parents first.
+    public func subtree(of id: RunID, inTree root: RunID) async throws -> [RunRecord] {
+        let tree = try await runs(inTree: root)
+        var included: Set<RunID> = [id]
+        var result: [RunRecord] = []
+        for record in tree {
+            if record.id == id || record.parentRunID.map(included.contains) == true {
+                included.insert(record.id)
+                result.append(record)
+            }
+        }
+        return result
+    }
+}
+
+/// Which runs ``RunListing/listRuns(_:)`` returns: newest first, by creation time then id.
+public struct RunQuery: Sendable, Hashable {
+    public var status: RunStatus?
+    public var agent: String?
+    /// At most this many.
+    public var limit: Int
+    /// Only runs older than this position (the last run of the previous page).
+    public var before: RunPosition?
+    /// Child runs too (otherwise root runs only).
+    public var includeChildren: Bool
+
+    public init(status: RunStatus? = nil, agent: String? = nil, limit: Int = 50, before: RunPosition? = nil, includeChildren: Bool = false) {
+        self.status = status
+        self.agent = agent
+        self.limit = limit
+        self.before = before
+        self.includeChildren = includeChildren
+    }
+
+    /// Whether `record` passes the filters (not the position or the limit).
+    public func matches(_ record: RunRecord) -> Bool {
+        (includeChildren || record.isRoot)
+            && (status == nil || record.status == status)
+            && (agent == nil || record.agent == agent)
+    }
+}
+
+/// A run's place in the newest-first order: a page boundary that stays put while new runs
+/// arrive (they sort before it).
+public struct RunPosition: Sendable, Hashable {
+    public var createdAt: Date
+    public var id: RunID
+
+    public init(createdAt: Date, id: RunID) {
+        self.createdAt = createdAt
+        self.id = id
+    }
+
+    public init(of record: RunRecord) {
+        self.init(createdAt: record.createdAt, id: record.id)
+    }
+
+    /// Whether a run at `other` comes after this one in the newest-first order (is older).
+    public func isBefore(_ other: RunPosition) -> Bool {
+        createdAt != other.createdAt ? createdAt > other.createdAt : id.rawValue > other.id.rawValue
+    }
+}
+
+/// Listing runs, a page at a time.
+public protocol RunListing: Sendable {
+    func listRuns(_ query: RunQuery) async throws -> [RunRecord]
 }

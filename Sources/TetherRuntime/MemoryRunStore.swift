@@ -41,6 +41,18 @@ public final class MemoryRunStore: RunStore {
         }
     }
 
+    public func listRuns(_ query: RunQuery) async throws -> [RunRecord] {
+        state.withLock { state in
+            state.runs.values
+                .filter { record in
+                    query.matches(record) && (query.before.map { $0.isBefore(RunPosition(of: record)) } ?? true)
+                }
+                .sorted { RunPosition(of: $0).isBefore(RunPosition(of: $1)) }
+                .prefix(query.limit)
+                .map { $0 }
+        }
+    }
+
     public func appendEvents(_ events: [ProgressEvent], tree root: RunID) async throws {
         try state.withLock { state in
             let count = state.events[root]?.count ?? 0

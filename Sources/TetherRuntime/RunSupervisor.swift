@@ -125,6 +125,55 @@ public final class RunSupervisor: Service, Sendable {
         hub.events(ofTree: root, after: seq)
     }
 
+    /// The highest `seq` logged in the tree rooted at `root` (0 for none).
+    public func lastSeq(ofTree root: RunID) async throws -> Int {
+        if let log = hub.log(of: root) { return log.lastSeq }
+        var last = 0
+        while true {
+            let page = try await runStore.events(inTree: root, after: last, limit: 1024)
+            guard let end = page.last else { return last }
+            last = end.seq
+        }
+    }
+
+    /// Every event logged so far in the tree rooted at `root`, without waiting for more.
+    public func loggedEvents(ofTree root: RunID) async throws -> [ProgressEvent] {
+        if let log = hub.log(of: root) { return log.read(after: 0, limit: .max).events }
+        var events: [ProgressEvent] = []
+        while true {
+            let page = try await runStore.events(inTree: root, after: events.last?.seq ?? 0, limit: 1024)
+            if page.isEmpty { return events }
+            events += page
+        }
+    }
+
+    /// The `run.finished` event of run `id`, once logged.
+    public func finishedEvent(of id: RunID, inTree root: RunID) async throws -> ProgressEvent? {
+        var cursor = 0
+        while true {
+            let page: [ProgressEvent]
+            if let log = hub.log(of: root) {
+                page = log.read(after: cursor, limit: 1024).events
+            } else {
+                page = try await runStore.events(inTree: root, after: cursor, limit: 1024)
+            }
+            guard let end = page.last else { return nil }
+            if let event = page.first(where: { $0.kind == .runFinished && $0.runID == id }) { return event }
+            cursor = end.seq
+        }
+    }
+
+    /// The run `id` and every run below it, parents first, with live statuses.
+    public func subtree(of id: RunID) async throws -> [RunRecord] {
+        guard let record = try await record(id) else { return [] }
+        return try await runStore.subtree(of: id, inTree: record.rootRunID).map { liveRun($0.id)?.record ?? $0 }
+    }
+
+    /// Root runs (or, with a filter, matching runs), newest first.
+    public func listRuns(_ query: RunQuery) async throws -> [RunRecord] {
+        try await runStore.listRuns(query).map { liveRun($0.id)?.record ?? $0 }
+    }
+
     /// How many root runs are in flight.
     public var rootsInFlight: Int { state.withLock { $0.rootsInFlight } }
 

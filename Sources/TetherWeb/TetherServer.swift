@@ -1,0 +1,116 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TetherApp
+import TetherCore
+import TetherRuntime
+import UnixSignals
+
+/// What a server needs besides its settings; tests swap the stores and the LLM here.
+public struct ServerDependencies: Sendable {
+    public var runStore: any RunStore
+    public var dataStore: any DataStore
+    /// Agents written in Swift, besides the definitions of the agents folder.
+    public var swiftAgents: [AgentDescriptor]
+    /// An LLM to use instead of the one the settings name.
+    public var llm: (any LLMClient)?
+    /// How often an idle event stream gets a `: keep-alive` comment.
+    public var keepAliveInterval: Duration
+    public var logger: Logger
+
+    public init(
+        runStore: any RunStore = MemoryRunStore(), dataStore: any DataStore = MemoryDataStore(),
+        swiftAgents: [AgentDescriptor] = [], llm: (any LLMClient)? = nil, keepAliveInterval: Duration = .seconds(15),
+        logger: Logger = Logger(label: "tether")
+    ) {
+        self.runStore = runStore
+        self.dataStore = dataStore
+        self.swiftAgents = swiftAgents
+        self.llm = llm
+        self.keepAliveInterval = keepAliveInterval
+        self.logger = logger
+    }
+}
+
+/// A Tether server, put together: the HTTP routes, the run supervisor, and the services they
+/// need (the LLM's HTTP client).
+public struct TetherServer: Sendable {
+    public let configuration: AppConfiguration
+    public let supervisor: RunSupervisor
+    /// Services the supervisor's runs use; they must outlive it.
+    public let runtimeServices: [any Service]
+    let responder: RouterResponder<AppRequestContext>
+    let logger: Logger
+
+    /// The application with the runtime inside it, as HummingbirdTesting runs it.
+    public func application() -> some ApplicationProtocol {
+        Application(
+            responder: responder, configuration: applicationConfiguration,
+            services: runtimeServices + [supervisor], onServerRunning: announce, logger: logger)
+    }
+
+    /// Everything in one group, ordered so that shutdown drains runs while the server still
+    /// answers: a `ServiceGroup` shuts down in reverse order, so the supervisor goes first
+    /// (new runs get `503`, runs stop, event streams get their final frames), then the HTTP
+    /// server, then the LLM client.
+    public func serviceGroup(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
+        let server = Application(
+            responder: responder, configuration: applicationConfiguration, onServerRunning: announce, logger: logger)
+        return ServiceGroup(configuration: .init(
+            services: runtimeServices.map { .init(service: $0) } + [.init(service: server), .init(service: supervisor)],
+            gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
+    }
+
+    var applicationConfiguration: ApplicationConfiguration {
+        ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Tether")
+    }
+
+    @Sendable func announce(_ channel: any Channel) async {
+        let port = channel.localAddress?.port ?? configuration.port
+        logger.info("Tether is serving on http://\(configuration.host):\(port)")
+    }
+}
+
+/// Builds a Tether server from its settings (DESIGN §8).
+/// - Throws: ``ServerSetupError`` when the settings cannot be served as they are.
+public func buildServer(_ configuration: AppConfiguration, dependencies: ServerDependencies = ServerDependencies()) async throws -> TetherServer {
+    if configuration.apiToken == nil, !isLoopback(configuration.host) {
+        throw ServerSetupError(
+            "TETHER_HOST=\(configuration.host) is not a loopback address: set TETHER_API_TOKEN (--api-token) so that only people with the token can use this server")
+    }
+    let runtime = RuntimeAssembly(
+        configuration: configuration, runStore: dependencies.runStore, dataStore: dependencies.dataStore,
+        swiftAgents: dependencies.swiftAgents, llm: dependencies.llm, logger: dependencies.logger)
+    let supervisor = runtime.supervisor
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    if let token = configuration.apiToken { router.add(middleware: TokenMiddleware(token: token)) }
+    router.get("healthz") { _, _ in try Response.json(["status": "ok"]) }
+    AgentsController(agents: supervisor.agents).addRoutes(to: router)
+    RunsController(
+        supervisor: supervisor, events: EventStream(supervisor: supervisor, keepAliveInterval: dependencies.keepAliveInterval)
+    ).addRoutes(to: router)
+    return TetherServer(
+        configuration: configuration, supervisor: supervisor, runtimeServices: runtime.services,
+        responder: router.buildResponder(), logger: dependencies.logger)
+}
+
+/// `buildServer(…).application()`: the shape HummingbirdTesting uses.
+public func buildApplication(_ configuration: AppConfiguration, dependencies: ServerDependencies = ServerDependencies()) async throws
+    -> some ApplicationProtocol
+{
+    try await buildServer(configuration, dependencies: dependencies).application()
+}
+
+/// Whether `host` names this machine only.
+func isLoopback(_ host: String) -> Bool {
+    host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+}
+
+/// Settings that cannot be served as they are.
+public struct ServerSetupError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,41 @@
+import Hummingbird
+
+/// With `TETHER_API_TOKEN` set, every request but `GET /healthz` needs the token, as
+/// `Authorization: Bearer <token>` or the `tether_token` cookie; otherwise `401`.
+struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path == "/healthz" || presentsToken(request) {
+            return try await next(request, context)
+        }
+        var response = try Response.json(
+            APIError(.unauthorized, "this server needs its API token (Authorization: Bearer …)").jsonBody,
+            status: .unauthorized)
+        response.headers[.wwwAuthenticate] = "Bearer"
+        return response
+    }
+
+    func presentsToken(_ request: Request) -> Bool {
+        if let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            Self.constantTimeEqual(String(header.dropFirst(7)), token)
+        {
+            return true
+        }
+        for cookie in request.headers[values: .cookie].flatMap({ $0.split(separator: ";") }) {
+            let pair = cookie.trimmingCharacters(in: .whitespaces)
+            if pair.hasPrefix("tether_token="), Self.constantTimeEqual(String(pair.dropFirst(13)), token) { return true }
+        }
+        return false
+    }
+
+    static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
+        let a = Array(lhs.utf8)
+        let b = Array(rhs.utf8)
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for index in 0..<max(a.count, b.count) {
+            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+        }
+        return difference == 0
+    }
+}
