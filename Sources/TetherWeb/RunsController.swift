@@ -228,10 +228,12 @@ struct RunListQuery {
     }
 }
 
-/// The opaque `cursor` of `GET /runs`: a page boundary, base64url of milliseconds and id.
+/// The opaque `cursor` of `GET /runs`: a page boundary, base64url of the last run's creation
+/// time and id.
 enum RunCursor {
     static func encode(_ position: RunPosition) -> String {
-        let raw = "\(position.createdAt.timeIntervalSince1970)|\(position.id.rawValue)"
+        // Date's own storage, so the position survives the round trip exactly.
+        let raw = "\(position.createdAt.timeIntervalSinceReferenceDate)|\(position.id.rawValue)"
         return Data(raw.utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
@@ -245,6 +247,6 @@ enum RunCursor {
         guard parts.count == 2, let seconds = Double(parts[0]), seconds.isFinite, let id = RunID(validating: parts[1]) else {
             return nil
         }
-        return RunPosition(createdAt: Date(timeIntervalSince1970: seconds), id: id)
+        return RunPosition(createdAt: Date(timeIntervalSinceReferenceDate: seconds), id: id)
     }
 }

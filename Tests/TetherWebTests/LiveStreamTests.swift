@@ -1,0 +1,111 @@
+import AsyncHTTPClient
+import Foundation
+import HummingbirdTesting
+import NIOCore
+import Testing
+import TetherCore
+import TetherRuntime
+import TetherTestSupport
+
+/// Reads an event stream frame by frame over a real socket.
+struct SSEReader {
+    var iterator: HTTPClientResponse.Body.AsyncIterator
+    var buffer = ""
+
+    init(_ response: HTTPClientResponse) {
+        iterator = response.body.makeAsyncIterator()
+    }
+
+    /// The next frame, or `nil` at the end of the stream.
+    mutating func next() async throws -> SSEFrame? {
+        while true {
+            if let end = buffer.range(of: "\n\n") {
+                let block = String(buffer[..<end.upperBound])
+                buffer.removeSubrange(..<end.upperBound)
+                return SSEFrame.parse(block).first
+            }
+            guard let chunk = try await iterator.next() else { return nil }
+            buffer += String(buffer: chunk)
+        }
+    }
+
+    /// Reads frames until one matches, returning every frame read.
+    mutating func read(until predicate: (SSEFrame) -> Bool) async throws -> [SSEFrame] {
+        var frames: [SSEFrame] = []
+        while let frame = try await next() {
+            frames.append(frame)
+            if predicate(frame) { return frames }
+        }
+        Issue.record("the stream ended before the expected frame; read \(frames)")
+        return frames
+    }
+}
+
+func withHTTPClient<T: Sendable>(_ body: (HTTPClient) async throws -> T) async throws -> T {
+    let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+    do {
+        let result = try await body(http)
+        try await http.shutdown()
+        return result
+    } catch {
+        try? await http.shutdown()
+        throw error
+    }
+}
+
+@Suite struct LiveStreamTests {
+    @Test func liveStatusFramesAndKeepAlivesArriveAsTheyHappen() async throws {
+        let llm = GatedLLM()
+        try await withServer(.live, agents: TestAgents.all, llm: llm, keepAlive: .milliseconds(100)) { client, supervisor in
+            let port = try #require(client.port)
+            let id = try await client.startRun("parent")
+            try await withTimeout { await llm.waitForCalls(1) }
+            try await withHTTPClient { http in
+                let response = try await http.execute(
+                    HTTPClientRequest(url: "http://127.0.0.1:\(port)/runs/\(id)/events"), timeout: .seconds(60))
+                #expect(response.headers["Content-Type"].first == "text/event-stream")
+                let all = try await withTimeout(seconds: 60, "the stream's frames") {
+                    var reader = SSEReader(response)
+                    let opening = try await reader.read { $0.comment == "keep-alive" }
+                    let statuses = opening.ofEvent("status").compactMap { $0.json?["status"] }
+                    #expect(Array(statuses.prefix(2)) == ["running", "running"], "parent and child, before any replay")
+
+                    try await client.execute(uri: "/runs/\(id)/stop", method: .post) { #expect($0.status == .accepted) }
+                    let stopping = try await reader.read { $0.event == "status" && $0.json?["status"] == "stopping" }
+                    #expect(stopping.contains { $0.event == "progress" && $0.json?["kind"] == "stop.requested" })
+
+                    llm.openAll()
+                    let rest = try await reader.read { $0.event == "done" }
+                    #expect(rest.last?.json?["status"] == "stopped")
+                    return opening + stopping + rest
+                }
+                let total = try await supervisor.allEvents(ofTree: id).count
+                #expect(all.progressSeqs == Array(1...total), "no event missing or repeated")
+            }
+        }
+    }
+
+    @Test func aSubscriberThatDisconnectsNeverStopsTheRun() async throws {
+        let llm = GatedLLM()
+        try await withServer(.live, agents: TestAgents.all, llm: llm) { client, supervisor in
+            let port = try #require(client.port)
+            let id = try await client.startRun("one-call")
+            try await withTimeout { await llm.waitForCalls(1) }
+            try await withHTTPClient { http in
+                let reading = Task {
+                    let response = try await http.execute(
+                        HTTPClientRequest(url: "http://127.0.0.1:\(port)/runs/\(id)/events"), timeout: .seconds(60))
+                    var reader = SSEReader(response)
+                    return try await reader.next()
+                }
+                let first = try await reading.value
+                #expect(first?.event == "status")
+                // The response (and its connection) is dropped unread from here on.
+            }
+            llm.openAll()
+            let final = try await withTimeout { try await supervisor.waitUntilFinished(id) }
+            #expect(final.status == .succeeded)
+            #expect(final.stopRequestedAt == nil)
+        }
+    }
+}
