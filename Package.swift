@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Statuses, events, the cancel token, the Agent protocol and the tool facade. No I/O.
@@ -65,6 +66,7 @@ let package = Package(
             dependencies: [
                 "TetherCore", "TetherRuntime", "TetherApp", "TetherAgents",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -81,6 +83,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
+        ),
+        // libxml2's HTML parser, for the tests that check every rendered page. Test-only.
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
         ),
         // Test doubles shared by the test targets and the benchmark: a loopback chat server
         // that holds its answers, and a gated LLM. Never linked into `tether`.
@@ -104,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "TetherWebTests",
             dependencies: [
-                "TetherCore", "TetherRuntime", "TetherApp", "TetherWeb", "TetherTestSupport",
+                "TetherCore", "TetherRuntime", "TetherApp", "TetherWeb", "TetherTestSupport", "CLibXML2",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

@@ -3,6 +3,12 @@ import Hummingbird
 /// The request context of every Tether route.
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The CSRF token bound to this browser's cookie (set by ``CSRFMiddleware``).
+    public var csrfToken = ""
+    /// Whether the token came from the request's own cookie (not freshly made).
+    public var csrfTokenFromCookie = false
+    /// Whether the request carried a valid `X-CSRF-Token` header.
+    public var csrfHeaderIsValid = false
 
     public init(source: Source) {
         coreContext = .init(source: source)

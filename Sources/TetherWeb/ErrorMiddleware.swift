@@ -4,9 +4,12 @@ import Logging
 import TetherCore
 import TetherRuntime
 
-/// Turns every error a route throws into the API's error shape, and marks every response
-/// `Vary: Accept` (the same URL answers HTML or JSON).
+/// Turns every error a route throws into the API's error shape — JSON for API clients, an
+/// HTML page with a way back for browsers — and marks every response `Vary: Accept` (the
+/// same URL answers HTML or JSON).
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let renderer: PageRenderer
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response: Response
         do {
@@ -16,12 +19,42 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if apiError.code == .internalError {
                 context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             }
-            response = try Response.json(apiError.jsonBody, status: apiError.status)
+            response = try render(apiError, for: request)
         }
         if !response.headers[values: .vary].contains("Accept") {
             response.headers.append(HTTPField(name: .vary, value: "Accept"))
         }
         return response
+    }
+
+    /// The error as the client wants it.
+    func render(_ error: APIError, for request: Request) throws -> Response {
+        var response: Response
+        if request.prefersHTML {
+            let page = ErrorPage(
+                title: Self.title(for: error), status: Int(error.status.code), code: error.code.rawValue,
+                message: error.message, backURL: "/", backLabel: "Back to the Runs screen", assetVersion: renderer.assetVersion)
+            response = renderer.page("error", page, status: error.status)
+        } else {
+            response = try Response.json(error.jsonBody, status: error.status)
+        }
+        if error.code == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        return response
+    }
+
+    static func title(for error: APIError) -> String {
+        switch error.code {
+        case .notFound: "Not found"
+        case .runFinished: "The run has already finished"
+        case .csrfRejected: "Refused: not sent from Tether's own page"
+        case .unauthorized: "This server needs its token"
+        case .payloadTooLarge: "Too large"
+        case .unknownAgent: "Unknown agent"
+        case .tooManyRuns: "Too many runs at once"
+        case .shuttingDown: "Tether is shutting down"
+        case .internalError: "Something went wrong"
+        default: "That request could not be used"
+        }
     }
 
     static func apiError(for error: any Error) -> APIError {

@@ -10,6 +10,7 @@ import TetherRuntime
 struct RunsController {
     let supervisor: RunSupervisor
     let events: EventStream
+    let pages: PagesController
 
     /// The largest request body accepted (`413 payload_too_large` beyond).
     static let maxBodyBytes = 1 << 20
@@ -24,6 +25,12 @@ struct RunsController {
 
     /// `POST /runs` `{agent, input}` → `202 {runId, status, links}`.
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> Response {
+        switch BodyKind(request) {
+        case .form: return try await pages.createFromForm(request: request, context: context)
+        case .otherFormType:
+            guard CSRFMiddleware.verify(formToken: nil, context: context) else { throw APIError.csrfMissing }
+        case .json, .none: break
+        }
         let body = try await Self.jsonBody(of: request)
         guard case .object(let members) = body else { throw APIError(.badRequest, "the body must be a JSON object {\"agent\", \"input\"}") }
         guard case .string(let agent)? = members["agent"], !agent.isEmpty else {
@@ -40,6 +47,7 @@ struct RunsController {
 
     /// `GET /runs` → `{runs, next}`, newest first.
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> Response {
+        if request.prefersHTML { return try await pages.listPage(request: request, context: context) }
         let parameters = request.uri.queryParameters
         let query = try RunListQuery { parameters[$0[...]].map(String.init) }
         var runs = try await supervisor.listRuns(query.runQuery(limit: query.limit + 1))
@@ -54,6 +62,7 @@ struct RunsController {
     /// `GET /runs/{id}` → the record, the runs below it, and the events of its subtree.
     @Sendable func show(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.runID(context)
+        if request.prefersHTML { return try await pages.runPage(id, request: request, context: context) }
         let subtree = try await supervisor.subtree(of: id)
         guard let record = subtree.first else { throw APIError(.notFound, "no run has the id \(id)") }
         let members = Set(subtree.map(\.id))
@@ -87,6 +96,12 @@ struct RunsController {
             case "false", "0": force = false
             default: throw APIError(.badRequest, "force must be true or false, not '\(value)'")
             }
+        }
+        switch BodyKind(request) {
+        case .form: return try await pages.stopFromForm(id, force: force, request: request, context: context)
+        case .otherFormType:
+            guard CSRFMiddleware.verify(formToken: nil, context: context) else { throw APIError.csrfMissing }
+        case .json, .none: break
         }
         let record = try await supervisor.stop(id, force: force)
         return try .json(StopAnswer(runId: id, status: record.status, forced: record.forced), status: .accepted)

@@ -18,13 +18,20 @@ public struct ServerDependencies: Sendable {
     public var llm: (any LLMClient)?
     /// How often an idle event stream gets a `: keep-alive` comment.
     public var keepAliveInterval: Duration
+    /// The Mustache templates of the screen.
+    public var templatesDirectory: String
+    /// The styles and script the pages load.
+    public var publicDirectory: String
     public var logger: Logger
 
     public init(
         runStore: any RunStore = MemoryRunStore(), dataStore: any DataStore = MemoryDataStore(),
         swiftAgents: [AgentDescriptor] = [], llm: (any LLMClient)? = nil, keepAliveInterval: Duration = .seconds(15),
+        templatesDirectory: String = "Templates", publicDirectory: String = "Public",
         logger: Logger = Logger(label: "tether")
     ) {
+        self.templatesDirectory = templatesDirectory
+        self.publicDirectory = publicDirectory
         self.runStore = runStore
         self.dataStore = dataStore
         self.swiftAgents = swiftAgents
@@ -84,13 +91,29 @@ public func buildServer(_ configuration: AppConfiguration, dependencies: ServerD
         configuration: configuration, runStore: dependencies.runStore, dataStore: dependencies.dataStore,
         swiftAgents: dependencies.swiftAgents, llm: dependencies.llm, logger: dependencies.logger)
     let supervisor = runtime.supervisor
+    let renderer = try await PageRenderer.load(
+        templates: dependencies.templatesDirectory, assets: dependencies.publicDirectory)
+    let screen = RunsScreen(
+        supervisor: supervisor, renderer: renderer, grace: configuration.stopGrace,
+        isSimulated: dependencies.llm == nil && configuration.llm == .simulated)
+    let pages = PagesController(supervisor: supervisor, screen: screen)
+
+    // Middleware wraps only the routes added after it, outermost first.
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: ErrorMiddleware(renderer: renderer))
     if let token = configuration.apiToken { router.add(middleware: TokenMiddleware(token: token)) }
+    router.add(middleware: OriginCheckMiddleware())
+    router.add(middleware: CSRFMiddleware())
+    router.add(middleware: FileMiddleware(
+        dependencies.publicDirectory, cacheControl: .init([(.init(type: .any), [.public, .maxAge(86_400)])]),
+        searchForIndexHtml: false, logger: dependencies.logger))
     router.get("healthz") { _, _ in try Response.json(["status": "ok"]) }
+    pages.addRoutes(to: router)
     AgentsController(agents: supervisor.agents).addRoutes(to: router)
     RunsController(
-        supervisor: supervisor, events: EventStream(supervisor: supervisor, keepAliveInterval: dependencies.keepAliveInterval)
+        supervisor: supervisor, events: EventStream(supervisor: supervisor, keepAliveInterval: dependencies.keepAliveInterval),
+        pages: pages
     ).addRoutes(to: router)
     return TetherServer(
         configuration: configuration, supervisor: supervisor, runtimeServices: runtime.services,

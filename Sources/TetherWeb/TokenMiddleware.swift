@@ -9,11 +9,7 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         if request.uri.path == "/healthz" || presentsToken(request) {
             return try await next(request, context)
         }
-        var response = try Response.json(
-            APIError(.unauthorized, "this server needs its API token (Authorization: Bearer …)").jsonBody,
-            status: .unauthorized)
-        response.headers[.wwwAuthenticate] = "Bearer"
-        return response
+        throw APIError(.unauthorized, "this server needs its API token (Authorization: Bearer …)")
     }
 
     func presentsToken(_ request: Request) -> Bool {

@@ -76,10 +76,14 @@ import TetherWeb
 
     @Test func aFormTypeBodyIsNotTakenAsJSON() async throws {
         try await withServer(agents: TestAgents.all) { client, _ in
+            // text/plain is what a cross-site form can send: without a CSRF token it is refused.
             let response = try await client.execute(
                 uri: "/runs", method: .post, headers: [.contentType: "text/plain"],
                 body: ByteBuffer(string: #"{"agent": "quick", "input": {"topic": "a"}}"#))
-            #expect(response.status == .badRequest)
+            #expect(response.status == .forbidden && response.errorCode == "csrf_rejected")
+            let xml = try await client.execute(
+                uri: "/runs", method: .post, headers: [.contentType: "application/xml"], body: ByteBuffer(string: "<run/>"))
+            #expect(xml.status == .badRequest && xml.errorCode == "bad_request")
             #expect(try await client.execute(uri: "/runs", method: .get).json()["runs"] == [])
         }
     }

@@ -10,6 +10,9 @@ import TetherTestSupport
 import TetherWeb
 import Testing
 
+/// The package's folder, found from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
 /// Settings for a test server: no agents folder unless given, everything else default.
 func testConfiguration(agentsDirectory: String = "/nonexistent-agents", _ change: (inout AppConfiguration) -> Void = { _ in }) -> AppConfiguration {
     var configuration = AppConfiguration()
@@ -31,7 +34,10 @@ func withServer<T: Sendable>(
 ) async throws -> T {
     let server = try await buildServer(
         configuration,
-        dependencies: ServerDependencies(swiftAgents: agents, llm: llm, keepAliveInterval: keepAlive))
+        dependencies: ServerDependencies(
+            swiftAgents: agents, llm: llm, keepAliveInterval: keepAlive,
+            templatesDirectory: packageRoot.appendingPathComponent("Templates").path,
+            publicDirectory: packageRoot.appendingPathComponent("Public").path))
     let supervisor = server.supervisor
     return try await server.application().test(mode) { client in try await body(client, supervisor) }
 }
@@ -126,4 +132,53 @@ enum TestAgents {
     }
 
     static let all = [quick, oneCall, parent]
+}
+
+/// A browser's session with the server: its CSRF cookie, and HTML requests.
+struct BrowserSession {
+    let client: any TestClientProtocol
+    let cookie: String
+    let token: String
+
+    /// Loads `/` to get the CSRF cookie, as a browser does.
+    static func open(_ client: any TestClientProtocol) async throws -> BrowserSession {
+        let response = try await client.execute(uri: "/", method: .get, headers: [.accept: "text/html"])
+        let setCookie = try #require(response.headers[.setCookie])
+        let pair = String(setCookie.split(separator: ";")[0])
+        return BrowserSession(client: client, cookie: pair, token: String(pair.dropFirst("tether_csrf=".count)))
+    }
+
+    func get(_ uri: String) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .get, headers: [.accept: "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", .cookie: cookie])
+    }
+
+    /// Loads a page and checks it with libxml2.
+    func page(_ uri: String, status: HTTPResponse.Status = .ok, sourceLocation: SourceLocation = #_sourceLocation) async throws -> HTMLPage {
+        let response = try await get(uri)
+        #expect(response.status == status, sourceLocation: sourceLocation)
+        #expect(response.headers[.contentType] == "text/html; charset=utf-8", sourceLocation: sourceLocation)
+        return try checkedPage(response.text, sourceLocation: sourceLocation)
+    }
+
+    /// Posts a form, with the CSRF token unless `token` is `nil`.
+    func post(_ uri: String, _ fields: [(String, String)], token: String?? = .none, origin: String? = nil) async throws -> TestResponse {
+        var all = fields
+        switch token {
+        case .none: all.append(("csrf", self.token))
+        case .some(.some(let value)): all.append(("csrf", value))
+        case .some(.none): break
+        }
+        let body = all.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
+        var headers: HTTPFields = [
+            .contentType: "application/x-www-form-urlencoded", .accept: "text/html,*/*;q=0.8", .cookie: cookie,
+        ]
+        if let origin { headers[.origin] = origin }
+        return try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    static func encode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
 }

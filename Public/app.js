@@ -1,0 +1,266 @@
+// Tether — the Runs screen's one script. Everything works without it (forms post and the page
+// refreshes itself); with it, progress arrives live over Server-Sent Events and Stop answers
+// at once. It touches only the stable hooks the server renders.
+(function () {
+  'use strict';
+
+  var STOPPING = 'Stopping\u2026 (after current LLM call completes)';
+  var LABELS = {
+    running: 'Running', stopping: 'Stopping\u2026', succeeded: 'Succeeded',
+    failed: 'Failed', stopped: 'Stopped', interrupted: 'Interrupted'
+  };
+  var TERMINAL = { succeeded: true, failed: true, stopped: true, interrupted: true };
+
+  var run = document.getElementById('run');
+  if (!run) { return; }
+  var runId = run.getAttribute('data-run-id');
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute('content') : '';
+  var log = document.getElementById('progress-log');
+  var stopForm = document.getElementById('stop-form');
+  var stopButton = document.getElementById('stop-button');
+  var forceForm = document.getElementById('force-form');
+  var liveNotice = document.getElementById('live-notice');
+  var shownChip = document.querySelector('#run-status .chip');
+  var status = shownChip ? shownChip.getAttribute('data-status') : 'running';
+  var forceTimer = null;
+
+  // How deep each run sits below the one shown, from the rows the server rendered.
+  var depthOf = {};
+  depthOf[runId] = 0;
+  Array.prototype.forEach.call(log.querySelectorAll('.event'), function (row) {
+    var match = /depth-(\d+)/.exec(row.className);
+    depthOf[row.getAttribute('data-run-id')] = match ? Number(match[1]) : 0;
+  });
+
+  function chip(state) {
+    var outer = document.createElement('span');
+    outer.className = 'chip';
+    outer.setAttribute('data-status', state);
+    var icon = document.createElement('span');
+    icon.className = 'chip-icon';
+    icon.setAttribute('aria-hidden', 'true');
+    var label = document.createElement('span');
+    label.className = 'chip-label';
+    label.textContent = LABELS[state] || state;
+    outer.appendChild(icon);
+    outer.appendChild(label);
+    return outer;
+  }
+
+  function setChip(container, state) {
+    if (!container) { return; }
+    container.textContent = '';
+    container.appendChild(chip(state));
+  }
+
+  function notice(text) {
+    liveNotice.textContent = text;
+    liveNotice.hidden = false;
+  }
+
+  // The Stop button's states (DESIGN §5), as the server renders them.
+  function showStopState(state) {
+    status = state;
+    if (state === 'running') {
+      stopButton.disabled = false;
+      stopButton.textContent = 'Stop';
+    } else if (state === 'stopping') {
+      stopButton.disabled = true;
+      stopButton.textContent = STOPPING;
+      scheduleForce();
+    } else {
+      stopButton.disabled = true;
+      stopButton.textContent = 'Stop';
+      forceForm.hidden = true;
+      if (forceTimer) { clearTimeout(forceTimer); forceTimer = null; }
+    }
+  }
+
+  // "Force stop" appears once the grace period has passed in stopping.
+  function scheduleForce() {
+    if (forceTimer || !forceForm.hidden) { return; }
+    var grace = Number(run.getAttribute('data-grace-seconds')) * 1000;
+    var since = Date.parse(run.getAttribute('data-stop-requested-at')) || Date.now();
+    var left = Math.max(0, since + grace - Date.now());
+    forceTimer = setTimeout(function () {
+      forceTimer = null;
+      if (status === 'stopping') { forceForm.hidden = false; }
+    }, left);
+  }
+
+  function clock(at) {
+    return typeof at === 'string' && at.length >= 23 ? at.substring(11, 23) : '';
+  }
+
+  // A step is in flight from its `llm.started` or `wait` until the same run's next event
+  // other than a log line, a sub-agent call or a stop request (as the server decides).
+  var NEUTRAL = { 'log': true, 'agent.called': true, 'stop.requested': true };
+
+  function trackStep(event, row) {
+    if (!NEUTRAL[event.kind]) {
+      Array.prototype.forEach.call(log.querySelectorAll('.in-flight[data-run-id="' + event.runId + '"]'),
+        function (open) { open.classList.remove('in-flight'); });
+    }
+    if (event.kind === 'llm.started' || event.kind === 'wait') { row.classList.add('in-flight'); }
+    showCurrentStep();
+  }
+
+  function showCurrentStep() {
+    var rows = log.querySelectorAll('.in-flight');
+    var step = document.getElementById('current-step');
+    if (rows.length) {
+      document.getElementById('current-step-text').textContent =
+        rows[rows.length - 1].querySelector('.message').textContent;
+      step.hidden = false;
+    } else {
+      step.hidden = true;
+    }
+  }
+
+  function addSubRun(childId, agent, depth) {
+    var list = document.getElementById('subrun-list');
+    if (list.querySelector('[data-subrun="' + childId + '"]')) { return; }
+    var item = document.createElement('li');
+    item.className = 'depth-' + Math.min(depth, 8);
+    item.setAttribute('data-subrun', childId);
+    var link = document.createElement('a');
+    link.href = '/runs/' + childId;
+    link.textContent = agent;
+    var holder = document.createElement('span');
+    holder.setAttribute('data-chip-for', childId);
+    holder.appendChild(chip('running'));
+    item.appendChild(link);
+    item.appendChild(document.createTextNode(' '));
+    item.appendChild(holder);
+    list.appendChild(item);
+    document.getElementById('subruns').hidden = false;
+  }
+
+  // One row per event; a reconnect that replays an event already shown adds nothing.
+  function addEvent(event) {
+    if (log.querySelector('[data-seq="' + event.seq + '"]')) { return; }
+    var depth = depthOf[event.runId] || 0;
+    if (event.kind === 'agent.called' && event.data && event.data.runId) {
+      depthOf[event.data.runId] = depth + 1;
+      addSubRun(event.data.runId, event.data.agent || 'agent', depth + 1);
+    }
+    var row = document.createElement('li');
+    row.className = 'event depth-' + Math.min(depth, 8);
+    row.setAttribute('data-seq', String(event.seq));
+    row.setAttribute('data-run-id', event.runId);
+    row.setAttribute('data-kind', event.kind);
+    var time = document.createElement('span');
+    time.className = 'time';
+    time.title = event.at;
+    time.textContent = clock(event.at);
+    var message = document.createElement('span');
+    message.className = 'message';
+    message.textContent = event.message;
+    row.appendChild(time);
+    row.appendChild(message);
+    var detail = event.kind === 'llm.finished' ? event.data && event.data.text
+      : event.kind === 'llm.failed' ? event.data && event.data.error : null;
+    if (detail) {
+      var pre = document.createElement('pre');
+      pre.className = 'detail';
+      pre.textContent = detail.length > 600 ? detail.substring(0, 599) + '\u2026' : detail;
+      row.appendChild(pre);
+    }
+    log.appendChild(row);
+    trackStep(event, row);
+  }
+
+  function onStatus(frame) {
+    if (frame.runId === runId) {
+      setChip(document.getElementById('run-status'), frame.status);
+      showStopState(frame.status);
+      if (frame.status === 'stopping' && !run.getAttribute('data-stop-requested-at')) {
+        run.setAttribute('data-stop-requested-at', new Date().toISOString());
+      }
+    } else {
+      setChip(document.querySelector('[data-chip-for="' + frame.runId + '"]'), frame.status);
+    }
+  }
+
+  function onDone(frame, source) {
+    source.close();
+    onStatus({ runId: frame.runId, status: frame.status });
+    var outcome = document.getElementById('run-outcome');
+    if (frame.status === 'succeeded') {
+      var result = frame.result;
+      document.getElementById('run-result-text').textContent =
+        typeof result === 'string' ? result : JSON.stringify(result, null, 2);
+      document.getElementById('run-result').hidden = false;
+    }
+    if (frame.error) {
+      document.getElementById('run-error-text').textContent = frame.error;
+      document.getElementById('run-error').hidden = false;
+    }
+    outcome.hidden = false;
+    document.getElementById('current-step').hidden = true;
+    Array.prototype.forEach.call(log.querySelectorAll('.in-flight'), function (row) { row.classList.remove('in-flight'); });
+    document.title = run.querySelector('.run-agent').textContent + ' \u00b7 ' + (LABELS[frame.status] || frame.status) + ' \u2014 Tether';
+  }
+
+  function parse(message) {
+    try { return JSON.parse(message.data); } catch (error) { return null; }
+  }
+
+  // Stop through fetch: "Stopping…" shows at once, before the server answers.
+  function post(url, onRefused) {
+    return fetch(url, {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'X-CSRF-Token': csrf, 'Accept': 'application/json' }
+    }).then(function (response) {
+      if (response.status === 409) {
+        notice('Stop arrived after the run had already finished.');
+      } else if (!response.ok) {
+        onRefused();
+        notice('The stop was refused (HTTP ' + response.status + '). Reload the page and try again.');
+      }
+    }, function () {
+      onRefused();
+      notice('The stop could not reach the server. Check the connection and try again.');
+    });
+  }
+
+  stopForm.addEventListener('submit', function (event) {
+    event.preventDefault();
+    if (stopButton.disabled) { return; }
+    var previous = status;
+    showStopState('stopping');
+    setChip(document.getElementById('run-status'), 'stopping');
+    post(run.getAttribute('data-stop-url'), function () {
+      showStopState(previous);
+      setChip(document.getElementById('run-status'), previous);
+    });
+  });
+
+  forceForm.addEventListener('submit', function (event) {
+    event.preventDefault();
+    document.getElementById('force-button').disabled = true;
+    post(run.getAttribute('data-stop-url') + '?force=true', function () {
+      document.getElementById('force-button').disabled = false;
+    });
+  });
+
+  if (status === 'stopping') { scheduleForce(); }
+  if (run.getAttribute('data-in-flight') !== 'true' || !window.EventSource) { return; }
+
+  // Live progress. The URL resumes after the last event the page already shows; after a
+  // dropped connection the browser reconnects with Last-Event-ID, which the server prefers.
+  var source = new EventSource(run.getAttribute('data-events-url'));
+  source.addEventListener('progress', function (message) {
+    var event = parse(message);
+    if (event) { addEvent(event); }
+  });
+  source.addEventListener('status', function (message) {
+    var frame = parse(message);
+    if (frame) { onStatus(frame); }
+  });
+  source.addEventListener('done', function (message) {
+    var frame = parse(message);
+    if (frame) { onDone(frame, source); }
+  });
+}());

@@ -1,0 +1,53 @@
+import Foundation
+import Hummingbird
+import Mustache
+
+/// Renders the screen's Mustache templates, loaded once at start-up.
+///
+/// User text only ever goes through `{{ }}`, which escapes it; no template uses `{{{ }}}`.
+struct PageRenderer: Sendable {
+    let library: MustacheLibrary
+    /// Appended to the asset URLs (`/app.css?v=…`) so that a new build is fetched at once
+    /// although assets are cached for a day.
+    let assetVersion: String
+
+    static let requiredTemplates = ["layout", "runs", "error", "chip"]
+
+    /// Loads `directory` and checks that every template the screen needs is there (a missing
+    /// folder loads no template, without an error).
+    static func load(templates directory: String, assets: String) async throws -> PageRenderer {
+        let library: MustacheLibrary
+        do {
+            library = try await MustacheLibrary(directory: directory)
+        } catch {
+            throw ServerSetupError("the templates in \(directory) could not be read: \(error)")
+        }
+        let missing = requiredTemplates.filter { library.getTemplate(named: $0) == nil }
+        guard missing.isEmpty else {
+            throw ServerSetupError(
+                "the templates folder \(directory) lacks \(missing.map { "\($0).mustache" }.joined(separator: ", ")); start Tether from its package folder or set the templates path")
+        }
+        return PageRenderer(library: library, assetVersion: Self.version(of: assets))
+    }
+
+    /// A short hash of the assets' contents.
+    static func version(of directory: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for name in ["app.css", "app.js"] {
+            for byte in FileManager.default.contents(atPath: "\(directory)/\(name)") ?? Data() {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01b3
+            }
+        }
+        return String(hash, radix: 36)
+    }
+
+    /// An HTML response of `template` rendered with `view`.
+    func page(_ template: String, _ view: Any, status: HTTPResponse.Status = .ok) -> Response {
+        let html = library.render(view, withTemplate: template) ?? "<!DOCTYPE html><title>Tether</title><p>Missing template \(template).</p>"
+        return Response(
+            status: status,
+            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import TetherCore
+
+/// Everything the Runs screen shows. Stored properties only: templates read them through
+/// `Mirror`, which cannot see computed ones.
+struct RunsPage: Sendable {
+    var title: String
+    var csrfToken: String
+    var assetVersion: String
+    var isSimulated: Bool
+    var agents: [AgentLink]
+    var form: RunForm?
+    var run: RunPanel?
+    var stop: StopControl
+    var recent: [RecentRun]
+    var hasRecent: Bool
+    var notice: String?
+    var formError: String?
+    /// Whether the page refreshes itself without JavaScript (a run in flight).
+    var refreshes: Bool
+}
+
+struct AgentLink: Sendable {
+    var name: String
+    var description: String
+    var url: String
+    var isSelected: Bool
+}
+
+struct RunForm: Sendable {
+    var agent: String
+    var description: String
+    var fields: [FormField]
+    var hasFields: Bool
+}
+
+struct FormField: Sendable {
+    var name: String
+    var inputName: String
+    var elementID: String
+    var value: String
+    var isString: Bool
+    var isText: Bool
+    var isNumber: Bool
+    var isBoolean: Bool
+    var isChecked: Bool
+    var typeLabel: String
+}
+
+/// The Stop control's state (DESIGN §5), from the server's view of the run.
+struct StopControl: Sendable {
+    var action: String
+    var isDisabled: Bool
+    var label: String
+    var isForceOffered: Bool
+    var forceAction: String
+
+    static let stoppingLabel = "Stopping… (after current LLM call completes)"
+
+    static func none() -> StopControl {
+        StopControl(action: "/", isDisabled: true, label: "Stop", isForceOffered: false, forceAction: "/")
+    }
+
+    init(action: String, isDisabled: Bool, label: String, isForceOffered: Bool, forceAction: String) {
+        self.action = action
+        self.isDisabled = isDisabled
+        self.label = label
+        self.isForceOffered = isForceOffered
+        self.forceAction = forceAction
+    }
+
+    init(for record: RunRecord, grace: Duration, now: Date) {
+        action = "/runs/\(record.id)/stop"
+        forceAction = "/runs/\(record.id)/stop?force=true"
+        switch record.status {
+        case .running:
+            isDisabled = false
+            label = "Stop"
+            isForceOffered = false
+        case .stopping:
+            isDisabled = true
+            label = Self.stoppingLabel
+            let graceSeconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
+            isForceOffered = record.stopRequestedAt.map { now.timeIntervalSince($0) >= graceSeconds } ?? false
+        case .succeeded, .failed, .stopped, .interrupted:
+            isDisabled = true
+            label = "Stop"
+            isForceOffered = false
+        }
+    }
+}
+
+/// The run the screen is focused on.
+struct RunPanel: Sendable {
+    var id: String
+    var agent: String
+    var chip: ChipView
+    var isInFlight: Bool
+    var createdAt: String
+    var parentURL: String?
+    var input: [InputPair]
+    var hasInput: Bool
+    var currentStep: String?
+    var events: [EventRow]
+    var lastSeq: Int
+    var eventsURL: String
+    var runAgainURL: String
+    var result: String?
+    var error: String?
+    var isTerminal: Bool
+    var stopRequestedAt: String
+    var graceSeconds: Int
+    var subRuns: [SubRun]
+    var hasSubRuns: Bool
+}
+
+struct InputPair: Sendable {
+    var name: String
+    var value: String
+}
+
+struct SubRun: Sendable {
+    var id: String
+    var agent: String
+    var url: String
+    var chip: ChipView
+    var depth: Int
+}
+
+/// One line of the progress log.
+struct EventRow: Sendable {
+    var seq: Int
+    var runID: String
+    var depth: Int
+    var time: String
+    var at: String
+    var kind: String
+    var message: String
+    var detail: String?
+    var isInFlight: Bool
+}
+
+struct RecentRun: Sendable {
+    var id: String
+    var shortID: String
+    var agent: String
+    var url: String
+    var chip: ChipView
+    var createdAt: String
+    var isCurrent: Bool
+}
+
+/// The page for an error, for browsers.
+struct ErrorPage: Sendable {
+    var title: String
+    var status: Int
+    var code: String
+    var message: String
+    var backURL: String
+    var backLabel: String
+    var assetVersion: String
+}

@@ -1,0 +1,120 @@
+import Foundation
+import TetherCore
+import TetherRuntime
+
+/// Builds the Runs screen's view from the supervisor's state.
+struct RunsScreen: Sendable {
+    let supervisor: RunSupervisor
+    let renderer: PageRenderer
+    let grace: Duration
+    let isSimulated: Bool
+
+    /// How many recent runs the screen lists.
+    static let recentCount = 20
+
+    func page(
+        agent selected: String? = nil, focus: RunRecord? = nil, prefill: JSONValue? = nil, csrfToken: String,
+        notice: String? = nil, formError: String? = nil
+    ) async throws -> RunsPage {
+        let agents = supervisor.agents.all
+        let formAgent = selected ?? focus?.agent ?? agents.first?.name
+        let descriptor = formAgent.flatMap { supervisor.agents[$0] }
+        let form = descriptor.map { descriptor in
+            let fields = (descriptor.input ?? []).map { Self.field($0, value: (prefill ?? focus?.input)?[$0.name]) }
+            return RunForm(agent: descriptor.name, description: descriptor.description, fields: fields, hasFields: !fields.isEmpty)
+        }
+        var panel: RunPanel?
+        var stop = StopControl.none()
+        if let focus {
+            panel = try await runPanel(focus)
+            stop = StopControl(for: focus, grace: grace, now: Date())
+        }
+        let recent = try await supervisor.listRuns(RunQuery(limit: Self.recentCount)).map { record in
+            RecentRun(
+                id: record.id.rawValue, shortID: String(record.id.rawValue.prefix(8)), agent: record.agent,
+                url: "/runs/\(record.id)", chip: ChipView(record.status),
+                createdAt: Self.clock(record.createdAt), isCurrent: record.id == focus?.rootRunID)
+        }
+        let title = focus.map { "\($0.agent) · \(ChipView($0.status).label) — Tether" } ?? "Runs — Tether"
+        return RunsPage(
+            title: title, csrfToken: csrfToken, assetVersion: renderer.assetVersion, isSimulated: isSimulated,
+            agents: agents.map { AgentLink(name: $0.name, description: $0.description, url: "/?agent=\($0.name)", isSelected: $0.name == formAgent) },
+            form: form, run: panel, stop: stop, recent: recent, hasRecent: !recent.isEmpty, notice: notice,
+            formError: formError, refreshes: focus?.status.isInFlight ?? false)
+    }
+
+    func runPanel(_ record: RunRecord) async throws -> RunPanel {
+        let subtree = try await supervisor.subtree(of: record.id)
+        let depths = Dictionary(uniqueKeysWithValues: subtree.map { ($0.id, $0.depth - record.depth) })
+        let statuses = Dictionary(uniqueKeysWithValues: subtree.map { ($0.id, $0.status) })
+        let events = try await supervisor.loggedEvents(ofTree: record.rootRunID).filter { depths[$0.runID] != nil }
+        let inFlight = Self.stepsInFlight(events, statuses: statuses)
+        let rows = events.map { event in
+            EventRow(
+                seq: event.seq, runID: event.runID.rawValue, depth: min(depths[event.runID] ?? 0, 8),
+                time: Self.clock(event.at), at: APIJSON.timestamp(event.at), kind: event.kind.rawValue,
+                message: event.message, detail: Self.detail(of: event), isInFlight: inFlight.contains(event.seq))
+        }
+        let order = supervisor.agents[record.agent]?.input?.map(\.name) ?? []
+        let members = record.input.objectValue ?? [:]
+        let names = order.filter { members[$0] != nil } + members.keys.filter { !order.contains($0) }.sorted()
+        let graceSeconds = Int(grace.components.seconds)
+        return RunPanel(
+            id: record.id.rawValue, agent: record.agent, chip: ChipView(record.status), isInFlight: record.status.isInFlight,
+            createdAt: APIJSON.timestamp(record.createdAt), parentURL: record.parentRunID.map { "/runs/\($0)" },
+            input: names.map { InputPair(name: $0, value: members[$0]?.text ?? "") }, hasInput: !names.isEmpty,
+            currentStep: rows.last(where: \.isInFlight)?.message, events: rows, lastSeq: events.last?.seq ?? 0,
+            eventsURL: "/runs/\(record.id)/events?after=\(events.last?.seq ?? 0)",
+            runAgainURL: "/?agent=\(record.agent)&from=\(record.id)",
+            result: record.status == .succeeded ? (record.result?.text ?? "") : nil, error: record.error,
+            isTerminal: record.status.isTerminal,
+            stopRequestedAt: record.stopRequestedAt.map(APIJSON.timestamp) ?? "", graceSeconds: graceSeconds,
+            subRuns: subtree.dropFirst().map {
+                SubRun(id: $0.id.rawValue, agent: $0.agent, url: "/runs/\($0.id)", chip: ChipView($0.status), depth: $0.depth - record.depth)
+            },
+            hasSubRuns: subtree.count > 1)
+    }
+
+    /// The `seq` of each step still in flight: an `llm.started` with no answer yet, or a
+    /// `wait` with nothing after it, in a run that has not ended.
+    static func stepsInFlight(_ events: [ProgressEvent], statuses: [RunID: RunStatus]) -> Set<Int> {
+        var open: [RunID: Int] = [:]
+        for event in events {
+            switch event.kind {
+            case .llmStarted, .wait: open[event.runID] = event.seq
+            case .agentCalled, .stopRequested, .log: break
+            default: open[event.runID] = nil
+            }
+        }
+        return Set(open.filter { statuses[$0.key]?.isInFlight == true }.values)
+    }
+
+    static func detail(of event: ProgressEvent) -> String? {
+        let text: String? = switch event.kind {
+        case .llmFinished: event.data["text"]?.stringValue
+        case .llmFailed: event.data["error"]?.stringValue
+        default: nil
+        }
+        guard let text, !text.isEmpty else { return nil }
+        return text.count > 600 ? String(text.prefix(599)) + "…" : text
+    }
+
+    static func field(_ field: InputField, value: JSONValue?) -> FormField {
+        let text: String = switch value {
+        case .string(let string)?: string
+        case .number?, .bool?: value!.text
+        default: ""
+        }
+        return FormField(
+            name: field.name, inputName: "input[\(field.name)]", elementID: "field-\(field.name)", value: text,
+            isString: field.type == .string, isText: field.type == .text, isNumber: field.type == .number,
+            isBoolean: field.type == .boolean, isChecked: value == .bool(true), typeLabel: field.type.rawValue)
+    }
+
+    /// `02:33:11.960` (UTC).
+    static func clock(_ date: Date) -> String {
+        let stamp = APIJSON.timestamp(date)
+        let start = stamp.index(stamp.startIndex, offsetBy: 11)
+        return String(stamp[start..<stamp.index(start, offsetBy: 12)])
+    }
+}
