@@ -178,9 +178,10 @@
       if (frame.status === 'stopping' && !run.getAttribute('data-stop-requested-at')) {
         run.setAttribute('data-stop-requested-at', new Date().toISOString());
       }
-    } else {
-      setChip(document.querySelector('[data-chip-for="' + frame.runId + '"]'), frame.status);
     }
+    // Sub-runs and the recent-runs list show the same run's chip.
+    Array.prototype.forEach.call(document.querySelectorAll('[data-chip-for="' + frame.runId + '"]'),
+      function (holder) { setChip(holder, frame.status); });
   }
 
   function onDone(frame, source) {
