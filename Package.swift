@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "TetherRuntime", targets: ["TetherRuntime"]),
         .library(name: "TetherOpenAI", targets: ["TetherOpenAI"]),
         .library(name: "TetherAgents", targets: ["TetherAgents"]),
+        .library(name: "TetherSQLite", targets: ["TetherSQLite"]),
         .executable(name: "tether", targets: ["TetherCLI"]),
         .executable(name: "tether-bench", targets: ["TetherBenchmarks"]),
     ],
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // Statuses, events, the cancel token, the Agent protocol and the tool facade. No I/O.
@@ -38,6 +40,11 @@ let package = Package(
         ),
         // Agent definition files: load, validate, interpret.
         .target(name: "TetherAgents", dependencies: ["TetherCore"]),
+        // Runs, events and the data store in SQLite (the embedded default).
+        .target(
+            name: "TetherSQLite",
+            dependencies: ["TetherCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // The OpenAI-compatible chat-completions client.
         .target(
             name: "TetherOpenAI",
@@ -53,7 +60,7 @@ let package = Package(
         .target(
             name: "TetherApp",
             dependencies: [
-                "TetherCore", "TetherRuntime", "TetherAgents", "TetherOpenAI",
+                "TetherCore", "TetherRuntime", "TetherAgents", "TetherOpenAI", "TetherSQLite",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -64,7 +71,7 @@ let package = Package(
         .target(
             name: "TetherWeb",
             dependencies: [
-                "TetherCore", "TetherRuntime", "TetherApp", "TetherAgents",
+                "TetherCore", "TetherRuntime", "TetherApp", "TetherAgents", "TetherSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -105,14 +112,18 @@ let package = Package(
         ),
         .executableTarget(
             name: "TetherBenchmarks",
-            dependencies: ["TetherCore", "TetherRuntime"]
+            dependencies: ["TetherCore", "TetherRuntime", "TetherSQLite"]
         ),
         .testTarget(name: "TetherCoreTests", dependencies: ["TetherCore"]),
         .testTarget(name: "TetherAppTests", dependencies: ["TetherApp"]),
         .testTarget(
+            name: "TetherSQLiteTests",
+            dependencies: ["TetherCore", "TetherRuntime", "TetherSQLite", "TetherTestSupport"]
+        ),
+        .testTarget(
             name: "TetherWebTests",
             dependencies: [
-                "TetherCore", "TetherRuntime", "TetherApp", "TetherWeb", "TetherTestSupport", "CLibXML2",
+                "TetherCore", "TetherRuntime", "TetherApp", "TetherWeb", "TetherSQLite", "TetherTestSupport", "CLibXML2",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

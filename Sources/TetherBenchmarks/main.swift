@@ -72,9 +72,9 @@ func benchmarkFanOut(subscribers: Int, events: Int) async throws -> (eventsPerSe
         }
         group.addTask {
             for index in 0..<events {
-                try await log.append(EventDraft(runID: root, kind: .log, message: "event \(index)"))
+                try log.append(EventDraft(runID: root, kind: .log, message: "event \(index)"))
             }
-            log.close()
+            await log.close()
             return -1
         }
         for try await count in group where count >= 0 {

@@ -15,6 +15,11 @@ public protocol RunStore: RunListing {
     func appendEvents(_ events: [ProgressEvent], tree root: RunID) async throws
     /// The tree's events with `seq` greater than `seq`, in order, at most `limit` of them.
     func events(inTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent]
+    /// The highest `seq` of the tree (0 for none).
+    func lastSeq(inTree root: RunID) async throws -> Int
+    /// Runs still `running` or `stopping`, deepest first: after a restart, the runs the
+    /// process died with.
+    func unfinishedRuns() async throws -> [RunRecord]
 }
 
 extension RunStore {

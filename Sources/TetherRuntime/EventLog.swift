@@ -4,10 +4,14 @@ import TetherCore
 
 /// The ordered, gap-free event log of one live run tree (DESIGN §3).
 ///
-/// ``append(_:)`` numbers an event under a lock, then writes it to the ``RunStore``; while one
-/// caller writes, events appended meanwhile wait and go in its next batch, so a tree that
-/// emits fast does not wait on the store once per event. An event becomes visible to
-/// subscribers only once it is durable, so nothing a client saw can be lost by a crash.
+/// ``append(_:)`` numbers an event under a lock and returns at once; a flusher writes what
+/// is pending to the ``RunStore`` in batches (everything appended while the previous write
+/// was in progress goes in the next one), so a tree that emits fast does not wait on the
+/// disk once per event. An event becomes visible to subscribers only once it is durable, so
+/// nothing a client saw can be lost by a crash. ``flush()`` waits for durability.
+///
+/// A failed write is final for the tree: nothing more is published, and every later append
+/// throws it, so the run that emits next fails with the reason instead of going on unlogged.
 ///
 /// Subscribers read the shared array at their own cursor: there is no buffer per subscriber,
 /// a slow one only lags, and it never holds up the run or the others.
@@ -42,12 +46,12 @@ public final class EventLog: Sendable {
         self.now = now
     }
 
-    /// Numbers `draft`, makes it durable and publishes it; returns the numbered event.
-    /// - Throws: ``EventLogError/closed`` after ``close()``, or the store's error (the log is
-    ///   then failed: every later append throws it too, and nothing is published).
+    /// Numbers `draft` and queues it for writing; returns the numbered event.
+    /// - Throws: ``EventLogError/closed(_:)`` after ``close()``, or the error of an earlier
+    ///   write that failed.
     @discardableResult
-    public func append(_ draft: EventDraft) async throws -> ProgressEvent {
-        let (event, isFlusher) = try state.withLock { state throws -> (ProgressEvent, Bool) in
+    public func append(_ draft: EventDraft) throws -> ProgressEvent {
+        let (event, startsFlusher) = try state.withLock { state throws -> (ProgressEvent, Bool) in
             if let failure = state.failure { throw failure }
             guard !state.isClosed else { throw EventLogError.closed(rootID) }
             let event = ProgressEvent(
@@ -59,20 +63,25 @@ public final class EventLog: Sendable {
             state.isFlushing = true
             return (event, true)
         }
-        if isFlusher {
-            try await flush()
-        } else {
-            await waitForPublished(atLeast: event.seq)
-            if let failure = state.withLock({ $0.failure }) { throw failure }
+        if startsFlusher {
+            Task { await self.drain() }
         }
         return event
     }
 
+    /// Waits until every event appended so far is durable and published.
+    /// - Throws: the write error, if a write failed.
+    public func flush() async throws {
+        let target = state.withLock { $0.nextSeq - 1 }
+        await waitForPublished(atLeast: target)
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+    }
+
     /// Writes pending events in batches until none is left.
-    private func flush() async throws {
+    private func drain() async {
         while true {
             let batch = state.withLock { state -> [ProgressEvent]? in
-                guard !state.pending.isEmpty else {
+                guard !state.pending.isEmpty, state.failure == nil else {
                     state.isFlushing = false
                     return nil
                 }
@@ -90,7 +99,7 @@ public final class EventLog: Sendable {
                     return state.takeWaiters { _ in true }
                 }
                 for waiter in woken { waiter.wake() }
-                throw error
+                return
             }
             let woken = state.withLock { state in
                 state.published.append(contentsOf: batch)
@@ -101,9 +110,10 @@ public final class EventLog: Sendable {
         }
     }
 
-    /// Ends the log: no more appends, and subscribers end after the last event. Call it
-    /// after the tree's final event was appended.
-    public func close() {
+    /// Ends the log once everything appended is durable: no more appends, and subscribers
+    /// end after the last event.
+    public func close() async {
+        try? await flush()
         let woken = state.withLock { state in
             state.isClosed = true
             return state.takeWaiters { _ in true }
@@ -158,4 +168,12 @@ public enum EventLogError: Error, Sendable, CustomStringConvertible {
         case .closed(let root): "the event log of run tree \(root) is closed"
         }
     }
+}
+
+/// The store refused a run's event: the run fails with this reason (an event is never
+/// dropped silently).
+public struct EventWriteFailed: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+
+    public var description: String { "the progress log could not be written: \(reason)" }
 }

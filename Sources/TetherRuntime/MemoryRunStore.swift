@@ -41,6 +41,16 @@ public final class MemoryRunStore: RunStore {
         }
     }
 
+    public func lastSeq(inTree root: RunID) async throws -> Int {
+        state.withLock { $0.events[root]?.count ?? 0 }
+    }
+
+    public func unfinishedRuns() async throws -> [RunRecord] {
+        state.withLock { state in
+            state.runs.values.filter { $0.status.isInFlight }.sorted { ($0.depth, $0.createdAt) > ($1.depth, $1.createdAt) }
+        }
+    }
+
     public func listRuns(_ query: RunQuery) async throws -> [RunRecord] {
         state.withLock { state in
             state.runs.values

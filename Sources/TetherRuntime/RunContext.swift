@@ -21,7 +21,7 @@ struct RunContext: ToolBackend {
         let modelName = llm.provider == "simulated" ? "simulated model" : "\(llm.provider) model \(model)"
         let label = request.label.map { "\($0): the \(modelName)" } ?? "the \(modelName)"
         let prompt = request.messages.last(where: { $0.role == .user })?.content ?? ""
-        await supervisor.emit(
+        try await supervisor.emit(
             run, .llmStarted, request.label.map { "\($0): calling the \(modelName)…" } ?? "Calling the \(modelName)…",
             ["provider": .string(llm.provider), "model": .string(model), "prompt": .string(prompt)])
         let clock = ContinuousClock()
@@ -31,7 +31,7 @@ struct RunContext: ToolBackend {
             response = try await llm.complete(request)
         } catch {
             let elapsed = Self.seconds(clock.now - started)
-            await supervisor.emit(
+            try await supervisor.emit(
                 run, .llmFailed, "\(label.prefix(1).uppercased() + label.dropFirst()) call failed after \(RunSupervisor.format(seconds: elapsed)): \(RunSupervisor.describe(error))",
                 ["provider": .string(llm.provider), "model": .string(model), "durationMs": .number((elapsed * 1000).rounded()),
                  "error": .string(RunSupervisor.describe(error))])
@@ -51,13 +51,13 @@ struct RunContext: ToolBackend {
             ]
             message += " (\(usage.totalTokens) tokens)"
         }
-        await supervisor.emit(run, .llmFinished, message, data)
+        try await supervisor.emit(run, .llmFinished, message, data)
         return response
     }
 
     func storeValue(for key: StoreKey) async throws -> String? {
         let value = try await supervisor.dataStore.value(for: key)
-        await supervisor.emit(
+        try await supervisor.emit(
             run, .store, value == nil ? "Read \(key): not set" : "Read \(key)",
             ["op": "get", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(value != nil)])
         return value
@@ -65,7 +65,7 @@ struct RunContext: ToolBackend {
 
     func storeSet(_ value: String, for key: StoreKey) async throws {
         try await supervisor.dataStore.setValue(value, for: key)
-        await supervisor.emit(
+        try await supervisor.emit(
             run, .store, "Stored \(key) (\(value.utf8.count) bytes)",
             ["op": "set", "namespace": .string(key.namespace), "key": .string(key.key),
              "bytes": .number(Double(value.utf8.count))])
@@ -73,7 +73,7 @@ struct RunContext: ToolBackend {
 
     func storeDelete(_ key: StoreKey) async throws -> Bool {
         let existed = try await supervisor.dataStore.deleteValue(for: key)
-        await supervisor.emit(
+        try await supervisor.emit(
             run, .store, existed ? "Deleted \(key)" : "Deleted \(key): it was not set",
             ["op": "delete", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(existed)])
         return existed
@@ -81,7 +81,7 @@ struct RunContext: ToolBackend {
 
     func storeList(namespace: String, prefix: String) async throws -> [StoreEntry] {
         let entries = try await supervisor.dataStore.entries(in: namespace, prefix: prefix)
-        await supervisor.emit(
+        try await supervisor.emit(
             run, .store, "Listed \(namespace)/\(prefix)…: \(entries.count) keys",
             ["op": "list", "namespace": .string(namespace), "prefix": .string(prefix),
              "count": .number(Double(entries.count))])
@@ -96,7 +96,7 @@ struct RunContext: ToolBackend {
     /// cancelled.
     func wait(for duration: Duration) async throws {
         let seconds = Self.seconds(duration)
-        await supervisor.emit(
+        try await supervisor.emit(
             run, .wait, "Waiting \(RunSupervisor.format(seconds: seconds))", ["seconds": .number(seconds)])
         let token = run.token
         await withTaskGroup(of: Void.self) { group in
@@ -113,7 +113,7 @@ struct RunContext: ToolBackend {
     }
 
     func log(_ message: String, data: [String: JSONValue]) async throws {
-        await supervisor.emit(run, .log, message, data)
+        try await supervisor.emit(run, .log, message, data)
     }
 
     static func seconds(_ duration: Duration) -> Double {

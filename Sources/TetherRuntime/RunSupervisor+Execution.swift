@@ -6,7 +6,13 @@ extension RunSupervisor {
     /// runs inside their parent's task. The agent's work races the run's force signal, so a
     /// force stop can cancel that work without cancelling the caller.
     func execute(_ run: LiveRun) async {
-        await markStarted(run)
+        do {
+            try await markStarted(run)
+        } catch {
+            run.closeTools()
+            await finish(run, outcome: .failure(error))
+            return
+        }
         let agent = run.descriptor.makeAgent()
         let tools = Tools(backend: RunContext(run: run, supervisor: self))
         let input = run.record.input
@@ -31,13 +37,15 @@ extension RunSupervisor {
         }
     }
 
-    private func markStarted(_ run: LiveRun) async {
+    /// Records the start. A run whose start cannot be written (a full disk, a read-only
+    /// database) fails at once with the reason.
+    private func markStarted(_ run: LiveRun) async throws {
         run.update { $0.startedAt = Date() }
-        await persist(run)
+        try await persistOrThrow(run)
         let record = run.record
         var data: [String: JSONValue] = ["agent": .string(record.agent), "input": record.input]
         if let parent = record.parentRunID { data["parentRunId"] = .string(parent.rawValue) }
-        await emit(run, .runStarted, "Started agent \(record.agent)", data)
+        try await emit(run, .runStarted, "Started agent \(record.agent)", data)
     }
 
     /// Writes the final status once `run`'s code (and cleanup) ended, unless a force stop
@@ -64,10 +72,9 @@ extension RunSupervisor {
         await complete(run, extra: [:])
     }
 
-    /// Persists a terminal record, logs `run.finished`, and lets go of the run (and of its
-    /// tree, for a root). Called once per run, by whoever made it terminal.
+    /// Logs `run.finished` (durably), persists the terminal record, and lets go of the run
+    /// (and of its tree, for a root). Called once per run, by whoever made it terminal.
     func complete(_ run: LiveRun, extra: [String: JSONValue]) async {
-        await persist(run)
         let record = run.record
         var data = extra
         data["status"] = .string(record.status.rawValue)
@@ -93,17 +100,22 @@ extension RunSupervisor {
         if record.forced { data["forced"] = true }
         if let error = record.error { data["error"] = .string(error) }
         do {
-            try await run.log.append(EventDraft(runID: run.id, kind: .runFinished, message: message, data: data))
+            try run.log.append(EventDraft(runID: run.id, kind: .runFinished, message: message, data: data))
+            try await run.log.flush()
         } catch {
             logger.error("could not log run.finished", metadata: ["run": "\(run.id)", "error": "\(error)"])
         }
+        let persisted = await persist(run)
         run.token.detachFromParent()
         state.withLock { state in
             state.live[run.id] = nil
             if run.isRoot { state.rootsInFlight -= 1 }
+            // The store could not take the final record: keep it, so the run does not read
+            // as still running (a restart marks it interrupted).
+            if !persisted { state.unsaved[run.id] = record }
         }
         if run.isRoot {
-            run.log.close()
+            await run.log.close()
             hub.retire(root: run.id)
         }
         run.finished.open()
@@ -112,29 +124,40 @@ extension RunSupervisor {
             metadata: ["run": "\(run.id)", "agent": "\(record.agent)", "status": "\(record.status.rawValue)"])
     }
 
-    /// Writes the run's latest record. Writes of one run are serialised, and each writes the
-    /// state current when its turn comes, so the store never goes back to an older status.
-    func persist(_ run: LiveRun) async {
-        await run.recordWrites.run {
-            do {
-                try await runStore.updateRun(run.record)
-            } catch {
-                logger.error("could not save run record", metadata: ["run": "\(run.id)", "error": "\(error)"])
-            }
+    /// Writes the run's latest record; returns whether it was written. Writes of one run are
+    /// serialised, and each writes the state current when its turn comes, so the store never
+    /// goes back to an older status.
+    @discardableResult
+    func persist(_ run: LiveRun) async -> Bool {
+        do {
+            try await persistOrThrow(run)
+            return true
+        } catch {
+            logger.error("could not save run record", metadata: ["run": "\(run.id)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    func persistOrThrow(_ run: LiveRun) async throws {
+        try await run.recordWrites.run {
+            try await runStore.updateRun(run.record)
         }
     }
 
     /// Appends an event of `run` to its tree's log, unless the run has already ended (a
     /// force-stopped run's cancelled work may still be unwinding).
-    func emit(_ run: LiveRun, _ kind: EventKind, _ message: String, _ data: [String: JSONValue] = [:]) async {
+    /// - Throws: ``EventWriteFailed`` when the store refuses the event: the tool that emitted
+    ///   it throws, so the run ends `failed` with the reason rather than going on unlogged.
+    func emit(_ run: LiveRun, _ kind: EventKind, _ message: String, _ data: [String: JSONValue] = [:]) async throws {
         guard !run.isTerminal else {
             logger.debug("event after the run ended dropped", metadata: ["run": "\(run.id)", "kind": "\(kind.rawValue)"])
             return
         }
         do {
-            try await run.log.append(EventDraft(runID: run.id, kind: kind, message: message, data: data))
+            try run.log.append(EventDraft(runID: run.id, kind: kind, message: message, data: data))
         } catch {
-            logger.error("could not log event", metadata: ["run": "\(run.id)", "error": "\(error)"])
+            logger.error("could not log event", metadata: ["run": "\(run.id)", "kind": "\(kind.rawValue)", "error": "\(error)"])
+            throw EventWriteFailed(reason: String(describing: error))
         }
     }
 
@@ -159,12 +182,12 @@ extension RunSupervisor {
         if parent.token.isStopRequested, case .markStopping = child.transition({ $0.requestStop(at: Date()) }) {
             await persist(child)
         }
-        await emit(
+        try await emit(
             parent, .agentCalled, "Calling agent \(name)",
             ["runId": .string(child.id.rawValue), "agent": .string(name), "input": input])
         await execute(child)
         let final = child.record
-        await emit(
+        try await emit(
             parent, .agentReturned, "Agent \(name) \(final.status.rawValue)",
             ["runId": .string(child.id.rawValue), "agent": .string(name), "status": .string(final.status.rawValue)])
         switch final.status {

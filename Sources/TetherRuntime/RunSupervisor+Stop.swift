@@ -50,7 +50,9 @@ extension RunSupervisor {
             reason == .shutdown
             ? "Stop requested: the server is shutting down"
             : "Stop requested; the run halts at its next boundary (an LLM call in flight finishes first)"
-        await emit(
+        // A stop that cannot be logged still stops: the run then fails at its next boundary
+        // with the storage error, which is no worse than stopping.
+        try? await emit(
             target, .stopRequested, message,
             ["reason": .string(reason.rawValue), "runIds": .array(changed.map { .string($0.id.rawValue) })])
         target.token.requestStop()

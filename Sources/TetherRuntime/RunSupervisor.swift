@@ -26,6 +26,8 @@ public final class RunSupervisor: Service, Sendable {
 
     struct State {
         var live: [RunID: LiveRun] = [:]
+        /// Final records the store refused, by run.
+        var unsaved: [RunID: RunRecord] = [:]
         var rootsInFlight = 0
         var isShuttingDown = false
     }
@@ -99,6 +101,7 @@ public final class RunSupervisor: Service, Sendable {
     /// The current record of a run: live state while it runs, the store's afterwards.
     public func record(_ id: RunID) async throws -> RunRecord? {
         if let live = liveRun(id) { return live.record }
+        if let unsaved = state.withLock({ $0.unsaved[id] }) { return unsaved }
         return try await runStore.run(id)
     }
 
@@ -116,7 +119,7 @@ public final class RunSupervisor: Service, Sendable {
             await live.finished.wait()
             try Task.checkCancellation()
         }
-        guard let record = try await runStore.run(id) else { throw SupervisorError.notFound(id) }
+        guard let record = try await record(id) else { throw SupervisorError.notFound(id) }
         return record
     }
 
@@ -128,12 +131,7 @@ public final class RunSupervisor: Service, Sendable {
     /// The highest `seq` logged in the tree rooted at `root` (0 for none).
     public func lastSeq(ofTree root: RunID) async throws -> Int {
         if let log = hub.log(of: root) { return log.lastSeq }
-        var last = 0
-        while true {
-            let page = try await runStore.events(inTree: root, after: last, limit: 1024)
-            guard let end = page.last else { return last }
-            last = end.seq
-        }
+        return try await runStore.lastSeq(inTree: root)
     }
 
     /// Every event logged so far in the tree rooted at `root`, without waiting for more.

@@ -6,12 +6,22 @@ import ServiceLifecycle
 import TetherApp
 import TetherCore
 import TetherRuntime
+import TetherSQLite
 import UnixSignals
+
+/// Where a server keeps runs, events and the data store.
+public enum Storage: Sendable {
+    /// SQLite in `TETHER_DATA_DIR` (the embedded default).
+    case sqlite
+    /// Memory only: nothing survives the process (tests).
+    case memory
+    /// Stores of the caller's (tests that inject faults).
+    case custom(runStore: any RunStore, dataStore: any DataStore)
+}
 
 /// What a server needs besides its settings; tests swap the stores and the LLM here.
 public struct ServerDependencies: Sendable {
-    public var runStore: any RunStore
-    public var dataStore: any DataStore
+    public var storage: Storage
     /// Agents written in Swift, besides the definitions of the agents folder.
     public var swiftAgents: [AgentDescriptor]
     /// An LLM to use instead of the one the settings name.
@@ -25,15 +35,14 @@ public struct ServerDependencies: Sendable {
     public var logger: Logger
 
     public init(
-        runStore: any RunStore = MemoryRunStore(), dataStore: any DataStore = MemoryDataStore(),
+        storage: Storage = .sqlite,
         swiftAgents: [AgentDescriptor] = [], llm: (any LLMClient)? = nil, keepAliveInterval: Duration = .seconds(15),
         templatesDirectory: String = "Templates", publicDirectory: String = "Public",
         logger: Logger = Logger(label: "tether")
     ) {
         self.templatesDirectory = templatesDirectory
         self.publicDirectory = publicDirectory
-        self.runStore = runStore
-        self.dataStore = dataStore
+        self.storage = storage
         self.swiftAgents = swiftAgents
         self.llm = llm
         self.keepAliveInterval = keepAliveInterval
@@ -87,10 +96,32 @@ public func buildServer(_ configuration: AppConfiguration, dependencies: ServerD
         throw ServerSetupError(
             "TETHER_HOST=\(configuration.host) is not a loopback address: set TETHER_API_TOKEN (--api-token) so that only people with the token can use this server")
     }
+    let runStore: any RunStore
+    let dataStore: any DataStore
+    switch dependencies.storage {
+    case .sqlite:
+        let database: SQLiteDatabase
+        do {
+            database = try SQLiteDatabase.open(directory: configuration.dataDirectory)
+        } catch {
+            throw ServerSetupError(error.description)
+        }
+        dependencies.logger.info("storing runs in \(database.path)")
+        runStore = SQLiteRunStore(database: database)
+        dataStore = SQLiteDataStore(database: database)
+    case .memory:
+        runStore = MemoryRunStore()
+        dataStore = MemoryDataStore()
+    case .custom(let runs, let data):
+        runStore = runs
+        dataStore = data
+    }
     let runtime = RuntimeAssembly(
-        configuration: configuration, runStore: dependencies.runStore, dataStore: dependencies.dataStore,
+        configuration: configuration, runStore: runStore, dataStore: dataStore,
         swiftAgents: dependencies.swiftAgents, llm: dependencies.llm, logger: dependencies.logger)
     let supervisor = runtime.supervisor
+    // Before any run can start: what the last process left in flight is now interrupted.
+    try await supervisor.recoverInterruptedRuns()
     let renderer = try await PageRenderer.load(
         templates: dependencies.templatesDirectory, assets: dependencies.publicDirectory)
     let screen = RunsScreen(

@@ -41,13 +41,13 @@ import TetherTestSupport
                     for writer in 0..<writers {
                         writersGroup.addTask {
                             for index in 0..<(total / writers) {
-                                try await log.append(Self.draft(root, writer * 10_000 + index))
+                                try log.append(Self.draft(root, writer * 10_000 + index))
                             }
                         }
                     }
                     try await writersGroup.waitForAll()
                 }
-                log.close()
+                await log.close()
                 hub.retire(root: root)
                 return []
             }
@@ -71,14 +71,14 @@ import TetherTestSupport
         let hub = EventHub(store: store)
         let root = RunID()
         let log = hub.open(root: root)
-        for index in 0..<10 { try await log.append(Self.draft(root, index)) }
+        for index in 0..<10 { try log.append(Self.draft(root, index)) }
         let resumed = Task {
             var seqs: [Int] = []
             for try await event in hub.events(ofTree: root, after: 7) { seqs.append(event.seq) }
             return seqs
         }
-        for index in 10..<15 { try await log.append(Self.draft(root, index)) }
-        log.close()
+        for index in 10..<15 { try log.append(Self.draft(root, index)) }
+        await log.close()
         #expect(try await resumed.value == Array(8...15))
         hub.retire(root: root)
         var fromStore: [Int] = []
@@ -101,8 +101,8 @@ import TetherTestSupport
             }
             return seqs
         }
-        for index in 0..<500 { try await log.append(Self.draft(root, index)) }
-        log.close()
+        for index in 0..<500 { try log.append(Self.draft(root, index)) }
+        await log.close()
         // The writer finished all 500 while the subscriber was stuck after the first.
         #expect(log.lastSeq == 500)
         gate.open()
@@ -113,8 +113,8 @@ import TetherTestSupport
         let hub = EventHub(store: MemoryRunStore())
         let root = RunID()
         let log = hub.open(root: root)
-        log.close()
-        await #expect(throws: EventLogError.self) { try await log.append(Self.draft(root, 0)) }
+        await log.close()
+        #expect(throws: EventLogError.self) { try log.append(Self.draft(root, 0)) }
     }
 
     @Test func aRunTreesSubscribersAllSeeTheSameCompleteLog() async throws {

@@ -30,12 +30,13 @@ func withServer<T: Sendable>(
     agents: [AgentDescriptor] = [],
     llm: (any LLMClient)? = GatedLLM(),
     keepAlive: Duration = .seconds(15),
+    storage: Storage = .memory,
     _ body: @escaping @Sendable (any TestClientProtocol, RunSupervisor) async throws -> T
 ) async throws -> T {
     let server = try await buildServer(
         configuration,
         dependencies: ServerDependencies(
-            swiftAgents: agents, llm: llm, keepAliveInterval: keepAlive,
+            storage: storage, swiftAgents: agents, llm: llm, keepAliveInterval: keepAlive,
             templatesDirectory: packageRoot.appendingPathComponent("Templates").path,
             publicDirectory: packageRoot.appendingPathComponent("Public").path))
     let supervisor = server.supervisor

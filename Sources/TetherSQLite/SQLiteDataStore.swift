@@ -1,0 +1,57 @@
+import Foundation
+import GRDB
+import TetherCore
+
+/// The ``DataStore`` of the embedded default: namespaced keys in SQLite, kept across runs and
+/// restarts.
+public final class SQLiteDataStore: DataStore {
+    let database: SQLiteDatabase
+
+    public init(database: SQLiteDatabase) {
+        self.database = database
+    }
+
+    public func value(for key: StoreKey) async throws -> String? {
+        try await database.pool.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT value FROM store_entries WHERE namespace = ? AND key = ?", arguments: [key.namespace, key.key])
+        }
+    }
+
+    public func setValue(_ value: String, for key: StoreKey) async throws {
+        let now = Date().timeIntervalSinceReferenceDate
+        try await database.pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO store_entries (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                    """,
+                arguments: [key.namespace, key.key, value, now])
+        }
+    }
+
+    public func deleteValue(for key: StoreKey) async throws -> Bool {
+        try await database.pool.write { db in
+            try db.execute(sql: "DELETE FROM store_entries WHERE namespace = ? AND key = ?", arguments: [key.namespace, key.key])
+            return db.changesCount > 0
+        }
+    }
+
+    public func entries(in namespace: String, prefix: String) async throws -> [StoreEntry] {
+        try await database.pool.read { db in
+            // substr() rather than LIKE: keys may hold % and _.
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT key, value, updated_at FROM store_entries
+                    WHERE namespace = ? AND substr(key, 1, length(?)) = ? ORDER BY key
+                    """,
+                arguments: [namespace, prefix, prefix]
+            ).map { row in
+                StoreEntry(
+                    namespace: namespace, key: row["key"], value: row["value"],
+                    updatedAt: Date(timeIntervalSinceReferenceDate: row["updated_at"]))
+            }
+        }
+    }
+}

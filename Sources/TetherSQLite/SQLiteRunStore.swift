@@ -1,0 +1,201 @@
+import Foundation
+import GRDB
+import TetherCore
+
+/// The ``RunStore`` of the embedded default: runs and their trees' event logs in SQLite.
+///
+/// A batch of events is written in one transaction: the event log hands over everything
+/// appended while the previous write was in progress, so a busy tree costs one commit per
+/// batch rather than per event.
+public final class SQLiteRunStore: RunStore {
+    let database: SQLiteDatabase
+
+    public init(database: SQLiteDatabase) {
+        self.database = database
+    }
+
+    static let columns = """
+        id, agent, input, status, parent_run_id, root_run_id, depth, created_at, started_at,
+        stop_requested_at, finished_at, forced, result, error
+        """
+
+    public func insertRun(_ record: RunRecord) async throws {
+        try await database.pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: Self.arguments(record))
+        }
+    }
+
+    public func updateRun(_ record: RunRecord) async throws {
+        try await database.pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE runs SET status = ?, started_at = ?, stop_requested_at = ?, finished_at = ?,
+                    forced = ?, result = ?, error = ? WHERE id = ?
+                    """,
+                arguments: [
+                    record.status.rawValue, record.startedAt?.timeIntervalSinceReferenceDate,
+                    record.stopRequestedAt?.timeIntervalSinceReferenceDate, record.finishedAt?.timeIntervalSinceReferenceDate,
+                    record.forced, record.result?.compactJSON, record.error, record.id.rawValue,
+                ])
+            if db.changesCount == 0 { throw SQLiteStoreError.unknownRun(record.id) }
+        }
+    }
+
+    public func run(_ id: RunID) async throws -> RunRecord? {
+        try await database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM runs WHERE id = ?", arguments: [id.rawValue]).map(Self.record)
+        }
+    }
+
+    public func runs(inTree root: RunID) async throws -> [RunRecord] {
+        try await database.pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.columns) FROM runs WHERE root_run_id = ? ORDER BY depth, created_at, id",
+                arguments: [root.rawValue]
+            ).map(Self.record)
+        }
+        .sortedParentsFirst()
+    }
+
+    public func listRuns(_ query: RunQuery) async throws -> [RunRecord] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if !query.includeChildren { conditions.append("parent_run_id IS NULL") }
+        if let status = query.status {
+            conditions.append("status = ?")
+            _ = arguments.append(contentsOf: [status.rawValue])
+        }
+        if let agent = query.agent {
+            conditions.append("agent = ?")
+            _ = arguments.append(contentsOf: [agent])
+        }
+        if let before = query.before {
+            conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            let time = before.createdAt.timeIntervalSinceReferenceDate
+            _ = arguments.append(contentsOf: [time, time, before.id.rawValue])
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        _ = arguments.append(contentsOf: [query.limit])
+        let sql = "SELECT \(Self.columns) FROM runs \(filter) ORDER BY created_at DESC, id DESC LIMIT ?"
+        let bound = arguments
+        return try await database.pool.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: bound).map(Self.record)
+        }
+    }
+
+    public func unfinishedRuns() async throws -> [RunRecord] {
+        try await database.pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.columns) FROM runs WHERE status IN ('running', 'stopping') ORDER BY depth DESC, created_at",
+                arguments: []
+            ).map(Self.record)
+        }
+    }
+
+    public func appendEvents(_ events: [ProgressEvent], tree root: RunID) async throws {
+        let rows = try events.map { event in
+            [
+                root.rawValue, event.seq, event.runID.rawValue, event.kind.rawValue,
+                event.at.timeIntervalSinceReferenceDate, event.message, try Self.json(event.data),
+            ] as StatementArguments
+        }
+        try await database.pool.write { db in
+            let statement = try db.cachedStatement(
+                sql: "INSERT INTO events (root_run_id, seq, run_id, kind, at, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            for arguments in rows { try statement.execute(arguments: arguments) }
+        }
+    }
+
+    public func events(inTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent] {
+        try await database.pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT seq, run_id, kind, at, message, data FROM events WHERE root_run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                arguments: [root.rawValue, seq, min(limit, Int(Int32.max))]
+            ).map(Self.event)
+        }
+    }
+
+    public func lastSeq(inTree root: RunID) async throws -> Int {
+        try await database.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT max(seq) FROM events WHERE root_run_id = ?", arguments: [root.rawValue]) ?? 0
+        }
+    }
+
+    // MARK: Rows
+
+    static func arguments(_ record: RunRecord) -> StatementArguments {
+        [
+            record.id.rawValue, record.agent, record.input.compactJSON, record.status.rawValue,
+            record.parentRunID?.rawValue, record.rootRunID.rawValue, record.depth,
+            record.createdAt.timeIntervalSinceReferenceDate, record.startedAt?.timeIntervalSinceReferenceDate,
+            record.stopRequestedAt?.timeIntervalSinceReferenceDate, record.finishedAt?.timeIntervalSinceReferenceDate,
+            record.forced, record.result?.compactJSON, record.error,
+        ]
+    }
+
+    static func record(_ row: Row) throws -> RunRecord {
+        let statusText: String = row["status"]
+        guard let status = RunStatus(rawValue: statusText) else { throw SQLiteStoreError.corrupt("unknown status '\(statusText)'") }
+        let parent: String? = row["parent_run_id"]
+        let result: String? = row["result"]
+        return RunRecord(
+            id: RunID(stored: row["id"]), agent: row["agent"], input: try value(row["input"]), status: status,
+            parentRunID: parent.map(RunID.init(stored:)), rootRunID: RunID(stored: row["root_run_id"]), depth: row["depth"],
+            createdAt: date(row["created_at"])!, startedAt: date(row["started_at"]), stopRequestedAt: date(row["stop_requested_at"]),
+            finishedAt: date(row["finished_at"]), forced: row["forced"], result: try result.map(value), error: row["error"])
+    }
+
+    static func event(_ row: Row) throws -> ProgressEvent {
+        let kindText: String = row["kind"]
+        guard let kind = EventKind(rawValue: kindText) else { throw SQLiteStoreError.corrupt("unknown event kind '\(kindText)'") }
+        guard case .object(let data) = try value(row["data"]) else { throw SQLiteStoreError.corrupt("event data is not an object") }
+        return ProgressEvent(
+            seq: row["seq"], runID: RunID(stored: row["run_id"]), at: date(row["at"])!, kind: kind, message: row["message"],
+            data: data)
+    }
+
+    static func date(_ seconds: Double?) -> Date? {
+        seconds.map(Date.init(timeIntervalSinceReferenceDate:))
+    }
+
+    static func value(_ text: String) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+
+    static func json(_ data: [String: JSONValue]) throws -> String {
+        JSONValue.object(data).compactJSON
+    }
+}
+
+extension Array where Element == RunRecord {
+    /// Parents before children, each level by creation.
+    func sortedParentsFirst() -> [RunRecord] {
+        var placed: Set<RunID> = []
+        var result: [RunRecord] = []
+        var remaining = self
+        while !remaining.isEmpty {
+            let ready = remaining.filter { $0.parentRunID.map(placed.contains) ?? true }
+            guard !ready.isEmpty else { return result + remaining }
+            for record in ready { placed.insert(record.id) }
+            result += ready
+            remaining.removeAll { placed.contains($0.id) }
+        }
+        return result
+    }
+}
+
+/// Errors of the SQLite stores.
+public enum SQLiteStoreError: Error, Sendable, CustomStringConvertible {
+    case unknownRun(RunID)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .unknownRun(let id): "no stored run has the id \(id)"
+        case .corrupt(let reason): "the database holds a value Tether cannot read: \(reason)"
+        }
+    }
+}
