@@ -118,7 +118,10 @@ let package = Package(
         .testTarget(name: "TetherAppTests", dependencies: ["TetherApp"]),
         .testTarget(
             name: "TetherSQLiteTests",
-            dependencies: ["TetherCore", "TetherRuntime", "TetherSQLite", "TetherTestSupport"]
+            dependencies: [
+                "TetherCore", "TetherRuntime", "TetherSQLite", "TetherTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "TetherWebTests",

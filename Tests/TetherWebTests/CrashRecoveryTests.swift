@@ -1,0 +1,160 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Synchronization
+import Testing
+import TetherCore
+import TetherTestSupport
+
+/// `tether serve` running as its own process, for tests that kill it.
+final class TetherProcess: Sendable {
+    let process: Process
+    let port: Int
+    private let output: Condition<String>
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    private init(process: Process, port: Int, output: Condition<String>) {
+        self.process = process
+        self.port = port
+        self.output = output
+    }
+
+    /// Starts `tether serve` on a free port and returns once it announces it is serving.
+    static func start(dataDirectory: String, agentsDirectory: String) async throws -> TetherProcess {
+        let binary = packageRoot.appendingPathComponent(".build/debug/tether")
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build first: swift build --build-tests")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = [
+            "serve", "--port", "0", "--data-dir", dataDirectory, "--agents-dir", agentsDirectory, "--simulated-latency-ms", "40",
+        ]
+        process.currentDirectoryURL = packageRoot
+        let output = Condition("")
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else {
+                handle.readabilityHandler = nil
+                return
+            }
+            output.update { $0 += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+        let marker = "Tether is serving on http://127.0.0.1:"
+        try await withTimeout(seconds: 60, "tether to start") { await output.wait { $0.contains(marker) } }
+        let text = output.value
+        let start = text.range(of: marker)!.upperBound
+        let port = Int(text[start...].prefix { $0.isNumber })!
+        return TetherProcess(process: process, port: port, output: output)
+    }
+
+    /// `kill -9`: no shutdown code runs.
+    func kill9() async throws {
+        kill(process.processIdentifier, SIGKILL)
+        try await waitForExit()
+    }
+
+    /// SIGTERM: a graceful shutdown. Returns the exit status.
+    func terminate() async throws -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        try await waitForExit()
+        return process.terminationStatus
+    }
+
+    private func waitForExit() async throws {
+        let process = self.process
+        try await withTimeout(seconds: 60, "tether to exit") {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    process.waitUntilExit()
+                    continuation.resume()
+                }
+            }
+        }
+    }
+
+    var log: String { output.value }
+}
+
+@Suite(.serialized) struct CrashRecoveryTests {
+    static let agents: [String: String] = [
+        "note.json": #"{"name": "note", "input": {"text": "string"}, "steps": [{"store_set": "notes/kept", "value": "{{input.text}}"}, {"return": "saved"}]}"#,
+        "reader.json": #"{"name": "reader", "steps": [{"store_get": "notes/kept", "as": "kept"}, {"return": "{{kept}}"}]}"#,
+        "slow.json": #"{"name": "slow", "input": {"items": "text"}, "steps": [{"each": "input.items", "as": "item", "do": [{"llm": "Write about {{item}}", "as": "text"}, {"store_set": "slow/{{item}}", "value": "{{text}}"}]}]}"#,
+    ]
+
+    func post(_ http: HTTPClient, _ url: String, _ json: String) async throws -> JSONValue {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: json))
+        let response = try await http.execute(request, timeout: .seconds(30))
+        return try JSONDecoder().decode(JSONValue.self, from: Data(try await response.body.collect(upTo: 1 << 20).readableBytesView))
+    }
+
+    func get(_ http: HTTPClient, _ url: String, headers: [(String, String)] = []) async throws -> String {
+        var request = HTTPClientRequest(url: url)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let response = try await http.execute(request, timeout: .seconds(60))
+        return String(buffer: try await response.body.collect(upTo: 16 << 20))
+    }
+
+    @Test func killedMidRunAndRestartedNothingSeenIsLost() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("crash-data-\(UUID())").path
+        let agentsFolder = FileManager.default.temporaryDirectory.appendingPathComponent("crash-agents-\(UUID())")
+        try FileManager.default.createDirectory(at: agentsFolder, withIntermediateDirectories: true)
+        for (name, text) in Self.agents { try text.write(to: agentsFolder.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+
+        try await withHTTPClient { http in
+            // First life: a finished run that stored a value, then a long run, killed mid-way.
+            let first = try await TetherProcess.start(dataDirectory: data, agentsDirectory: agentsFolder.path)
+            let note = try await post(http, first.baseURL + "/runs", #"{"agent": "note", "input": {"text": "kept across the crash"}}"#)
+            let noteID = try #require(note["runId"]?.stringValue)
+            let noteStream = SSEFrame.parse(try await get(http, first.baseURL + "/runs/\(noteID)/events"))
+            #expect(noteStream.last?.json?["status"] == "succeeded")
+
+            let items = (1...60).map { "item \($0)" }.joined(separator: "\\n")
+            let slow = try await post(http, first.baseURL + "/runs", #"{"agent": "slow", "input": {"items": "\#(items)"}}"#)
+            let slowID = try #require(slow["runId"]?.stringValue)
+            let response = try await http.execute(HTTPClientRequest(url: first.baseURL + "/runs/\(slowID)/events"), timeout: .seconds(60))
+            let seen = try await withTimeout(seconds: 60, "ten events") {
+                var reader = SSEReader(response)
+                return try await reader.read { $0.event == "progress" && Int($0.id ?? "") == 10 }.ofEvent("progress")
+            }
+            try await first.kill9()
+
+            // Second life, same folder.
+            let second = try await TetherProcess.start(dataDirectory: data, agentsDirectory: agentsFolder.path)
+            let record = try JSONDecoder().decode(JSONValue.self, from: Data(try await get(http, second.baseURL + "/runs/\(slowID)").utf8))
+            #expect(record["status"] == "interrupted")
+            let events = try #require(record["events"]?.arrayValue)
+            let seqs = events.compactMap { $0["seq"] }.map { Int($0.text)! }
+            #expect(seqs == Array(1...seqs.count), "gap-free")
+            #expect(seqs.count > 10, "every event the client saw is there, and the log ends where the process died")
+            #expect(events.last?["kind"] == "run.finished" && events.last?["data"]?["status"] == "interrupted")
+            for frame in seen {
+                let seq = Int(frame.id!)!
+                #expect(events[seq - 1]["message"] == frame.json?["message"], "event \(seq) is what the client saw")
+            }
+            let noteRecord = try JSONDecoder().decode(JSONValue.self, from: Data(try await get(http, second.baseURL + "/runs/\(noteID)").utf8))
+            #expect(noteRecord["status"] == "succeeded")
+            #expect(noteRecord["events"]?.arrayValue?.compactMap { $0["kind"]?.stringValue } == ["run.started", "store", "run.finished"])
+
+            // A value stored before the kill is readable by a new run.
+            let reader = try await post(http, second.baseURL + "/runs", #"{"agent": "reader"}"#)
+            let readerStream = SSEFrame.parse(try await get(http, second.baseURL + "/runs/\(try #require(reader["runId"]?.stringValue))/events"))
+            #expect(readerStream.last?.json?["result"] == "kept across the crash")
+
+            // A client resuming with its last id gets exactly what it had not seen.
+            let resumed = SSEFrame.parse(try await get(http, second.baseURL + "/runs/\(slowID)/events", headers: [("Last-Event-ID", "10")]))
+            #expect(resumed.progressSeqs == Array(11...seqs.count))
+            #expect(resumed.last?.event == "done" && resumed.last?.json?["status"] == "interrupted")
+
+            #expect(try await second.terminate() == 0, "a graceful shutdown exits 0")
+            #expect(second.log.contains("marked runs left in flight by the previous process interrupted"))
+        }
+    }
+}
