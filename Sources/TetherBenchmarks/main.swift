@@ -6,9 +6,12 @@
 //    `@TaskLocal`, as every tool runs it on entry.
 // 2. Events per second through one tree's log, fanned out to 1, 100 and 1,000 subscribers
 //    (memory store; each subscriber receives every event).
+// 3. Events persisted per second to SQLite (WAL, in a temporary folder) by one tree's log,
+//    with 0, 10 and 100 subscribers reading along.
 import Foundation
 import TetherCore
 import TetherRuntime
+import TetherSQLite
 
 /// A backend that does nothing: only the entry check is measured.
 struct NoopBackend: ToolBackend {
@@ -55,8 +58,9 @@ func benchmarkBoundaryCheck() throws {
     print(String(format: "token check alone (CancelToken.checkStop):           %.2f ns/call", bare))
 }
 
-func benchmarkFanOut(subscribers: Int, events: Int) async throws -> (eventsPerSecond: Double, deliveriesPerSecond: Double) {
-    let store = MemoryRunStore()
+func benchmarkFanOut(
+    subscribers: Int, events: Int, store: any RunStore = MemoryRunStore()
+) async throws -> (eventsPerSecond: Double, deliveriesPerSecond: Double) {
     let hub = EventHub(store: store)
     let root = RunID()
     let log = hub.open(root: root)
@@ -94,4 +98,18 @@ for (subscribers, events) in [(1, 200_000), (100, 50_000), (1_000, 10_000)] {
         if result.eventsPerSecond > best.0 { best = result }
     }
     print(String(format: "fan-out to %5d subscribers: %10.0f events/s appended and delivered to all (%11.0f deliveries/s; best of 3 × %d events)", subscribers, best.0, best.1, events))
+}
+
+for subscribers in [0, 10, 100] {
+    let events = 50_000
+    var best = 0.0
+    for _ in 0..<3 {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tether-bench-\(UUID())").path
+        let database = try SQLiteDatabase.open(directory: folder)
+        let result = try await benchmarkFanOut(subscribers: subscribers, events: events, store: SQLiteRunStore(database: database))
+        best = max(best, result.eventsPerSecond)
+        try database.pool.close()
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+    print(String(format: "SQLite, %3d subscribers: %8.0f events/s persisted (and delivered; best of 3 × %d events)", subscribers, best, events))
 }
