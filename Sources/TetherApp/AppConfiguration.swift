@@ -29,6 +29,8 @@ public struct AppConfiguration: Sendable, Hashable {
     public var maxDepth = 8
     public var stopGrace = Duration.seconds(30)
     public var apiToken: String?
+    /// Days finished runs are kept (`nil`: forever).
+    public var retentionDays: Int?
 
     public init() {}
 
@@ -47,6 +49,7 @@ public struct AppConfiguration: Sendable, Hashable {
         case maxDepth = "max.depth"
         case stopGraceSeconds = "stop.grace.seconds"
         case apiToken = "api.token"
+        case retentionDays = "retention.days"
 
         /// `TETHER_SIMULATED_LATENCY_MS`.
         public var environmentVariable: String {
@@ -114,6 +117,7 @@ public struct AppConfiguration: Sendable, Hashable {
         if let depth = try integer(.maxDepth, in: 0...64) { maxDepth = depth }
         if let grace = try seconds(.stopGraceSeconds, in: 0...3600) { stopGrace = grace }
         apiToken = text(.apiToken)
+        retentionDays = try integer(.retentionDays, in: 1...36_500)
 
         if llm == .openai {
             guard let base = llmBaseURL else {

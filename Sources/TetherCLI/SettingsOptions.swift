@@ -32,6 +32,8 @@ struct SettingsOptions: ParsableArguments {
     var stopGraceSeconds: String?
     @Option(name: .customLong("api-token"), help: "Bearer token required off loopback (TETHER_API_TOKEN).")
     var apiToken: String?
+    @Option(name: .customLong("retention-days"), help: "Days finished runs are kept (TETHER_RETENTION_DAYS, default forever).")
+    var retentionDays: String?
 
     /// The flags given, by setting.
     var given: [AppConfiguration.Key: String] {
@@ -40,6 +42,7 @@ struct SettingsOptions: ParsableArguments {
             (.simulatedLatencyMS, simulatedLatencyMS), (.llmBaseURL, llmBaseURL), (.llmModel, llmModel),
             (.llmAPIKey, llmAPIKey), (.llmTimeoutSeconds, llmTimeoutSeconds), (.maxRuns, maxRuns),
             (.maxDepth, maxDepth), (.stopGraceSeconds, stopGraceSeconds), (.apiToken, apiToken),
+            (.retentionDays, retentionDays),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.compactMap { key, value in value.map { (key, $0) } })
     }

@@ -9,6 +9,24 @@ public protocol DataStore: Sendable {
     func deleteValue(for key: StoreKey) async throws -> Bool
     /// The entries of `namespace` whose key starts with `prefix`, sorted by key.
     func entries(in namespace: String, prefix: String) async throws -> [StoreEntry]
+    /// Every namespace with its number of keys, their total size and latest update, by name.
+    func namespaces() async throws -> [NamespaceSummary]
+}
+
+/// One namespace of the data store, summed up.
+public struct NamespaceSummary: Sendable, Hashable, Codable {
+    public var namespace: String
+    public var keys: Int
+    /// The values' total size in bytes (UTF-8).
+    public var bytes: Int
+    public var updatedAt: Date
+
+    public init(namespace: String, keys: Int, bytes: Int, updatedAt: Date) {
+        self.namespace = namespace
+        self.keys = keys
+        self.bytes = bytes
+        self.updatedAt = updatedAt
+    }
 }
 
 /// A key of the data store: `brief/intro` is `intro` in namespace `brief`; a key with no

@@ -20,6 +20,9 @@ public protocol RunStore: RunListing {
     /// Runs still `running` or `stopping`, deepest first: after a restart, the runs the
     /// process died with.
     func unfinishedRuns() async throws -> [RunRecord]
+    /// Deletes every run tree whose root finished before `date`, with its events; a tree
+    /// with any run still in flight is kept. Returns how many trees went.
+    func deleteTrees(finishedBefore date: Date) async throws -> Int
 }
 
 extension RunStore {

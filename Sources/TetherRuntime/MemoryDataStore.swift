@@ -31,4 +31,14 @@ public final class MemoryDataStore: DataStore {
                 .sorted { $0.key < $1.key }
         }
     }
+
+    public func namespaces() async throws -> [NamespaceSummary] {
+        entries.withLock { entries in
+            Dictionary(grouping: entries.values, by: \.namespace).map { namespace, items in
+                NamespaceSummary(
+                    namespace: namespace, keys: items.count, bytes: items.reduce(0) { $0 + $1.value.utf8.count },
+                    updatedAt: items.map(\.updatedAt).max()!)
+            }.sorted { $0.namespace < $1.namespace }
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import TetherCore
 
@@ -48,6 +49,24 @@ public final class MemoryRunStore: RunStore {
     public func unfinishedRuns() async throws -> [RunRecord] {
         state.withLock { state in
             state.runs.values.filter { $0.status.isInFlight }.sorted { ($0.depth, $0.createdAt) > ($1.depth, $1.createdAt) }
+        }
+    }
+
+    public func deleteTrees(finishedBefore date: Date) async throws -> Int {
+        state.withLock { state in
+            let doomed = state.trees.filter { root, members in
+                guard let rootRecord = state.runs[root], let finished = rootRecord.finishedAt, finished < date else { return false }
+                return members.allSatisfy { state.runs[$0]?.status.isTerminal ?? true }
+            }
+            for (root, members) in doomed {
+                for id in members {
+                    state.runs[id] = nil
+                    state.order[id] = nil
+                }
+                state.trees[root] = nil
+                state.events[root] = nil
+            }
+            return doomed.count
         }
     }
 

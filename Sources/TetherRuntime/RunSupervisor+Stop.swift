@@ -86,3 +86,45 @@ extension RunSupervisor {
         return result
     }
 }
+
+extension RunSupervisor {
+    /// Stops, cooperatively, every run in flight that matches: of `agent` (if given), with
+    /// `status` (if given; `running` leaves runs already stopping alone). A run whose
+    /// ancestor also matches is reached through that ancestor, so each tree gets one request.
+    /// - Returns: the runs asked to stop, oldest first.
+    public func stopAll(agent: String? = nil, status: RunStatus? = nil) async -> [RunID] {
+        let matching = state.withLock { state in
+            state.live.values.filter { run in
+                let record = run.record
+                return record.status.isInFlight && (agent == nil || record.agent == agent)
+                    && (status == nil || record.status == status)
+            }
+        }
+        let ids = Set(matching.map(\.id))
+        let targets = matching
+            .filter { run in !ancestors(of: run).contains(where: ids.contains) }
+            .sorted { $0.record.createdAt < $1.record.createdAt }
+        var stopped: [RunID] = []
+        for run in targets {
+            do {
+                try await requestStop(run, reason: .requested)
+                stopped.append(run.id)
+            } catch {
+                // It ended meanwhile: nothing to stop.
+            }
+        }
+        logger.info("bulk stop", metadata: ["runs": "\(stopped.count)", "agent": "\(agent ?? "any")"])
+        return stopped
+    }
+
+    /// The ids of the live runs above `run`.
+    func ancestors(of run: LiveRun) -> [RunID] {
+        var result: [RunID] = []
+        var current = run.parentID
+        while let id = current {
+            result.append(id)
+            current = liveRun(id)?.parentID
+        }
+        return result
+    }
+}

@@ -172,6 +172,11 @@ public final class RunSupervisor: Service, Sendable {
         try await runStore.listRuns(query).map { liveRun($0.id)?.record ?? $0 }
     }
 
+    /// How many runs of `agent` are in flight (roots and children).
+    public func inFlightCount(agent: String) -> Int {
+        state.withLock { $0.live.values.filter { $0.record.agent == agent && $0.record.status.isInFlight }.count }
+    }
+
     /// How many root runs are in flight.
     public var rootsInFlight: Int { state.withLock { $0.rootsInFlight } }
 

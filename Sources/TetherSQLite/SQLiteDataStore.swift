@@ -54,4 +54,20 @@ public final class SQLiteDataStore: DataStore {
             }
         }
     }
+
+    public func namespaces() async throws -> [NamespaceSummary] {
+        try await database.pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT namespace, count(*) AS keys, sum(length(CAST(value AS BLOB))) AS bytes, max(updated_at) AS updated
+                    FROM store_entries GROUP BY namespace ORDER BY namespace
+                    """
+            ).map { row in
+                NamespaceSummary(
+                    namespace: row["namespace"], keys: row["keys"], bytes: row["bytes"] ?? 0,
+                    updatedAt: Date(timeIntervalSinceReferenceDate: row["updated"]))
+            }
+        }
+    }
 }

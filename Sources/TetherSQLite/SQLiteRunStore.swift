@@ -27,6 +27,37 @@ public final class SQLiteRunStore: RunStore {
         }
     }
 
+    /// Inserts many runs in one transaction (imports, seeding large histories).
+    public func insertRuns(_ records: [RunRecord]) async throws {
+        try await database.pool.write { db in
+            let statement = try db.cachedStatement(
+                sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            for record in records { try statement.execute(arguments: Self.arguments(record)) }
+        }
+    }
+
+    public func deleteTrees(finishedBefore date: Date) async throws -> Int {
+        try await database.pool.write { db in
+            let roots = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM runs AS root
+                    WHERE root.parent_run_id IS NULL AND root.finished_at IS NOT NULL AND root.finished_at < ?
+                    AND NOT EXISTS (
+                        SELECT 1 FROM runs AS member
+                        WHERE member.root_run_id = root.id AND member.status IN ('running', 'stopping'))
+                    """,
+                arguments: [date.timeIntervalSinceReferenceDate])
+            for root in roots {
+                try db.execute(sql: "DELETE FROM events WHERE root_run_id = ?", arguments: [root])
+                // Children first: they refer to their parents.
+                try db.execute(sql: "DELETE FROM runs WHERE root_run_id = ? AND id != ?", arguments: [root, root])
+                try db.execute(sql: "DELETE FROM runs WHERE id = ?", arguments: [root])
+            }
+            return roots.count
+        }
+    }
+
     public func updateRun(_ record: RunRecord) async throws {
         try await database.pool.write { db in
             try db.execute(

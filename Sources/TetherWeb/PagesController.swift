@@ -31,9 +31,29 @@ struct PagesController {
         return renderer.page("runs", page)
     }
 
-    /// `GET /runs` for a browser: the screen with the recent runs.
-    func listPage(request: Request, context: AppRequestContext) async throws -> Response {
-        renderer.page("runs", try await screen.page(csrfToken: context.csrfToken))
+    /// `GET /runs` for a browser: the screen with the run history, filtered and paged as the
+    /// JSON listing is.
+    func listPage(_ query: RunListQuery, request: Request, context: AppRequestContext) async throws -> Response {
+        var notice: String?
+        if let stopped = request.uri.queryParameters["stopped"].flatMap({ Int($0) }) {
+            notice = stopped == 1 ? "Asked 1 run to stop." : "Asked \(stopped) runs to stop."
+        }
+        return renderer.page("runs", try await screen.historyPage(query, csrfToken: context.csrfToken, notice: notice))
+    }
+
+    /// The confirmation page of a bulk stop: what would be stopped, and the form that does it.
+    func confirmStop(_ filter: BulkStopFilter, context: AppRequestContext) async throws -> Response {
+        let runs = try await supervisor.listRuns(RunQuery(status: filter.status, agent: filter.agent, limit: 500, includeChildren: true))
+            .filter(\.status.isInFlight)
+        let subject = filter.agent.map { "of agent \($0)" } ?? "of every agent"
+        let summary = runs.isEmpty
+            ? "No run \(subject) is in flight."
+            : "Stop \(runs.count) run\(runs.count == 1 ? "" : "s") \(subject)? Each halts at its next boundary; LLM calls in flight finish first."
+        let page = ConfirmStopPage(
+            title: "Stop runs — Tether", assetVersion: renderer.assetVersion, csrfToken: context.csrfToken,
+            action: "/runs/stop?" + filter.query(), summary: summary, runs: runs.map { RunsScreen.row($0) },
+            hasRuns: !runs.isEmpty, backURL: filter.agent.map { "/runs?agent=\(BulkStopFilter.escape($0))" } ?? "/runs")
+        return renderer.page("confirm-stop", page)
     }
 
     /// `GET /runs/{id}` for a browser: the screen focused on the run.

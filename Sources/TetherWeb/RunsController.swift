@@ -18,6 +18,8 @@ struct RunsController {
     func addRoutes(to router: Router<AppRequestContext>) {
         router.post("runs", use: create)
         router.get("runs", use: list)
+        router.post("runs/stop", use: stopMatching)
+        router.get("runs/stop", use: confirmStopMatching)
         router.get("runs/{id}", use: show)
         router.get("runs/{id}/events", use: stream)
         router.post("runs/{id}/stop", use: stop)
@@ -47,9 +49,9 @@ struct RunsController {
 
     /// `GET /runs` → `{runs, next}`, newest first.
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> Response {
-        if request.prefersHTML { return try await pages.listPage(request: request, context: context) }
         let parameters = request.uri.queryParameters
         let query = try RunListQuery { parameters[$0[...]].map(String.init) }
+        if request.prefersHTML { return try await pages.listPage(query, request: request, context: context) }
         var runs = try await supervisor.listRuns(query.runQuery(limit: query.limit + 1))
         var next: String?
         if runs.count > query.limit {
@@ -86,9 +88,41 @@ struct RunsController {
         return events.response(for: id, record: record, after: cursor)
     }
 
-    /// `POST /runs/{id}/stop` → `202 {runId, status}`; `?force=true` forces.
+    /// `POST /runs/stop?agent=&status=` → `202 {runIds, count}`: every matching run in flight
+    /// is asked to stop cooperatively. A form post gets `303` to the filtered history.
+    @Sendable func stopMatching(request: Request, context: AppRequestContext) async throws -> Response {
+        let filter = try BulkStopFilter(request)
+        switch BodyKind(request) {
+        case .form:
+            let form = try await FormBody.read(request)
+            guard CSRFMiddleware.verify(formToken: form["csrf"], context: context) else { throw APIError.csrfMissing }
+            let stopped = await supervisor.stopAll(agent: filter.agent, status: filter.status)
+            return .redirect(to: "/runs?" + filter.query(extra: ["stopped": String(stopped.count)]), type: .normal)
+        case .otherFormType:
+            guard CSRFMiddleware.verify(formToken: nil, context: context) else { throw APIError.csrfMissing }
+        case .json, .none: break
+        }
+        let stopped = await supervisor.stopAll(agent: filter.agent, status: filter.status)
+        return try .json(BulkStopAnswer(runIds: stopped, count: stopped.count), status: .accepted)
+    }
+
+    /// `GET /runs/stop?agent=` for a browser: the confirmation before a bulk stop.
+    @Sendable func confirmStopMatching(request: Request, context: AppRequestContext) async throws -> Response {
+        guard request.prefersHTML else { throw APIError(.notFound, "a bulk stop is POST /runs/stop?agent=…&status=…") }
+        return try await pages.confirmStop(try BulkStopFilter(request), context: context)
+    }
+
+    /// `POST /runs/{id}/stop` → `202 {runId, status}`; `?force=true` forces; `?wait=SECONDS`
+    /// answers `200` once the run is terminal, or `202` with its status when the wait runs out.
     @Sendable func stop(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.runID(context)
+        var wait: Duration?
+        if let value = request.uri.queryParameters["wait"] {
+            guard let seconds = Double(value), seconds >= 0, seconds <= Self.maxStopWait else {
+                throw APIError(.badRequest, "wait must be a number of seconds from 0 to \(Int(Self.maxStopWait)), not '\(value)'")
+            }
+            wait = .milliseconds(Int64(seconds * 1000))
+        }
         var force = false
         if let value = request.uri.queryParameters["force"] {
             switch value {
@@ -103,8 +137,29 @@ struct RunsController {
             guard CSRFMiddleware.verify(formToken: nil, context: context) else { throw APIError.csrfMissing }
         case .json, .none: break
         }
-        let record = try await supervisor.stop(id, force: force)
-        return try .json(StopAnswer(runId: id, status: record.status, forced: record.forced), status: .accepted)
+        var record = try await supervisor.stop(id, force: force)
+        if let wait, !record.status.isTerminal {
+            record = try await Self.waitForEnd(of: id, within: wait, supervisor: supervisor) ?? record
+        }
+        return try .json(
+            StopAnswer(runId: id, status: record.status, forced: record.forced),
+            status: record.status.isTerminal && wait != nil ? .ok : .accepted)
+    }
+
+    /// The longest `?wait=` of a stop, in seconds.
+    static let maxStopWait = 300.0
+
+    /// The run's final record if it ends within `limit`, else `nil`.
+    static func waitForEnd(of id: RunID, within limit: Duration, supervisor: RunSupervisor) async throws -> RunRecord? {
+        await withTaskGroup(of: RunRecord?.self) { group in
+            group.addTask { try? await supervisor.waitUntilFinished(id) }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return await group.next() ?? nil
+        }
     }
 
     // MARK: Input
@@ -238,8 +293,19 @@ struct RunListQuery {
         }
     }
 
+    /// The query as a link's query string, at `cursor`.
+    func link(cursor: String?) -> String {
+        var pairs: [(String, String)] = []
+        if let status { pairs.append(("status", status.rawValue)) }
+        if let agent { pairs.append(("agent", agent)) }
+        if limit != 50 { pairs.append(("limit", String(limit))) }
+        if let cursor { pairs.append(("cursor", cursor)) }
+        return pairs.map { "\($0.0)=\(BulkStopFilter.escape($0.1))" }.joined(separator: "&")
+    }
+
     func runQuery(limit: Int) -> RunQuery {
-        RunQuery(status: status, agent: agent, limit: limit, before: before, includeChildren: agent != nil)
+        // Child runs appear under their root, as their own rows only when filtered for.
+        RunQuery(status: status, agent: agent, limit: limit, before: before, includeChildren: agent != nil || status != nil)
     }
 }
 
@@ -263,5 +329,42 @@ enum RunCursor {
             return nil
         }
         return RunPosition(createdAt: Date(timeIntervalSinceReferenceDate: seconds), id: id)
+    }
+}
+
+struct BulkStopAnswer: Encodable {
+    var runIds: [RunID]
+    var count: Int
+}
+
+/// `?agent=&status=` of a bulk stop: `status` may only name an in-flight status.
+struct BulkStopFilter: Sendable {
+    var agent: String?
+    var status: RunStatus?
+
+    init(_ request: Request) throws {
+        let parameters = request.uri.queryParameters
+        if let agent = parameters["agent"], !agent.isEmpty { self.agent = String(agent) }
+        if let text = parameters["status"], !text.isEmpty {
+            guard let status = RunStatus(rawValue: String(text)), status.isInFlight else {
+                throw APIError(.badRequest, "a bulk stop's status must be running or stopping, not '\(text)'")
+            }
+            self.status = status
+        }
+    }
+
+    /// The filter as a query string, for links back.
+    func query(extra: [String: String] = [:]) -> String {
+        var pairs: [(String, String)] = []
+        if let agent { pairs.append(("agent", agent)) }
+        if let status { pairs.append(("status", status.rawValue)) }
+        pairs += extra.sorted { $0.key < $1.key }
+        return pairs.map { "\($0.0)=\(BulkStopFilter.escape($0.1))" }.joined(separator: "&")
+    }
+
+    static func escape(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 }

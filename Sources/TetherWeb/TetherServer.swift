@@ -122,6 +122,10 @@ public func buildServer(_ configuration: AppConfiguration, dependencies: ServerD
     let supervisor = runtime.supervisor
     // Before any run can start: what the last process left in flight is now interrupted.
     try await supervisor.recoverInterruptedRuns()
+    var services = runtime.services
+    if let days = configuration.retentionDays {
+        services.append(RetentionService(store: runStore, retention: .seconds(days * 86_400), logger: dependencies.logger))
+    }
     let renderer = try await PageRenderer.load(
         templates: dependencies.templatesDirectory, assets: dependencies.publicDirectory)
     let screen = RunsScreen(
@@ -141,13 +145,14 @@ public func buildServer(_ configuration: AppConfiguration, dependencies: ServerD
         searchForIndexHtml: false, logger: dependencies.logger))
     router.get("healthz") { _, _ in try Response.json(["status": "ok"]) }
     pages.addRoutes(to: router)
+    StoreController(dataStore: dataStore, renderer: renderer).addRoutes(to: router)
     AgentsController(agents: supervisor.agents).addRoutes(to: router)
     RunsController(
         supervisor: supervisor, events: EventStream(supervisor: supervisor, keepAliveInterval: dependencies.keepAliveInterval),
         pages: pages
     ).addRoutes(to: router)
     return TetherServer(
-        configuration: configuration, supervisor: supervisor, runtimeServices: runtime.services,
+        configuration: configuration, supervisor: supervisor, runtimeServices: services,
         responder: router.buildResponder(), logger: dependencies.logger)
 }
 

@@ -9,7 +9,7 @@ import TetherApp
         #expect(configuration.dataDirectory == "./.tether" && configuration.agentsDirectory == "./Agents")
         #expect(configuration.llm == .simulated && configuration.simulatedLatency == .milliseconds(1500))
         #expect(configuration.llmTimeout == .seconds(120) && configuration.stopGrace == .seconds(30))
-        #expect(configuration.maxRuns == 64 && configuration.maxDepth == 8)
+        #expect(configuration.maxRuns == 64 && configuration.maxDepth == 8 && configuration.retentionDays == nil)
     }
 
     @Test func everySettingReadsItsEnvironmentVariable() throws {
@@ -18,6 +18,7 @@ import TetherApp
             "TETHER_LLM": "openai", "TETHER_SIMULATED_LATENCY_MS": "20", "TETHER_LLM_BASE_URL": "http://127.0.0.1:1/v1",
             "TETHER_LLM_MODEL": "m", "TETHER_LLM_API_KEY": "k", "TETHER_LLM_TIMEOUT_SECONDS": "7", "TETHER_MAX_RUNS": "3",
             "TETHER_MAX_DEPTH": "2", "TETHER_STOP_GRACE_SECONDS": "1.5", "TETHER_API_TOKEN": "t",
+            "TETHER_RETENTION_DAYS": "30",
         ]
         #expect(Set(environment.keys) == Set(AppConfiguration.Key.allCases.map(\.environmentVariable)))
         let c = try AppConfiguration(flags: [:], environment: environment)
@@ -25,7 +26,7 @@ import TetherApp
         #expect(c.llm == .openai && c.simulatedLatency == .milliseconds(20))
         #expect(c.openAI?.baseURL == "http://127.0.0.1:1/v1" && c.openAI?.model == "m" && c.openAI?.apiKey == "k")
         #expect(c.llmTimeout == .seconds(7) && c.maxRuns == 3 && c.maxDepth == 2)
-        #expect(c.stopGrace == .milliseconds(1500) && c.apiToken == "t")
+        #expect(c.stopGrace == .milliseconds(1500) && c.apiToken == "t" && c.retentionDays == 30)
     }
 
     @Test func aFlagWinsOverItsEnvironmentVariable() throws {

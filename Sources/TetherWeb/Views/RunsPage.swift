@@ -18,6 +18,43 @@ struct RunsPage: Sendable {
     var formError: String?
     /// Whether the page refreshes itself without JavaScript (a run in flight).
     var refreshes: Bool
+    /// The run history with filters and pages (`GET /runs`).
+    var history: HistoryView?
+}
+
+/// `GET /runs` in a browser: filters as plain links and a GET form, pages by cursor.
+struct HistoryView: Sendable {
+    var statusFilters: [FilterLink]
+    var agentOptions: [AgentOption]
+    var runs: [RecentRun]
+    var hasRuns: Bool
+    var olderURL: String?
+    var newestURL: String?
+    var stopAllURL: String?
+    var stopAllLabel: String
+}
+
+struct FilterLink: Sendable {
+    var label: String
+    var url: String
+    var isSelected: Bool
+}
+
+struct AgentOption: Sendable {
+    var name: String
+    var isSelected: Bool
+}
+
+/// The confirmation before a bulk stop.
+struct ConfirmStopPage: Sendable {
+    var title: String
+    var assetVersion: String
+    var csrfToken: String
+    var action: String
+    var summary: String
+    var runs: [RecentRun]
+    var hasRuns: Bool
+    var backURL: String
 }
 
 struct AgentLink: Sendable {
@@ -32,6 +69,9 @@ struct RunForm: Sendable {
     var description: String
     var fields: [FormField]
     var hasFields: Bool
+    /// "Stop all runs of this agent", when some are in flight.
+    var stopAllURL: String?
+    var inFlightLabel: String
 }
 
 struct FormField: Sendable {

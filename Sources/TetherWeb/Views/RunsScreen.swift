@@ -21,7 +21,11 @@ struct RunsScreen: Sendable {
         let descriptor = formAgent.flatMap { supervisor.agents[$0] }
         let form = descriptor.map { descriptor in
             let fields = (descriptor.input ?? []).map { Self.field($0, value: (prefill ?? focus?.input)?[$0.name]) }
-            return RunForm(agent: descriptor.name, description: descriptor.description, fields: fields, hasFields: !fields.isEmpty)
+            let inFlight = supervisor.inFlightCount(agent: descriptor.name)
+            return RunForm(
+                agent: descriptor.name, description: descriptor.description, fields: fields, hasFields: !fields.isEmpty,
+                stopAllURL: inFlight > 0 ? "/runs/stop?agent=\(BulkStopFilter.escape(descriptor.name))" : nil,
+                inFlightLabel: inFlight == 1 ? "1 run in flight" : "\(inFlight) runs in flight")
         }
         var panel: RunPanel?
         var stop = StopControl.none()
@@ -29,18 +33,55 @@ struct RunsScreen: Sendable {
             panel = try await runPanel(focus)
             stop = StopControl(for: focus, grace: grace, now: Date())
         }
-        let recent = try await supervisor.listRuns(RunQuery(limit: Self.recentCount)).map { record in
-            RecentRun(
-                id: record.id.rawValue, shortID: String(record.id.rawValue.prefix(8)), agent: record.agent,
-                url: "/runs/\(record.id)", chip: ChipView(record.status),
-                createdAt: Self.clock(record.createdAt), isCurrent: record.id == focus?.rootRunID)
-        }
+        let recent = try await supervisor.listRuns(RunQuery(limit: Self.recentCount)).map { Self.row($0, current: focus?.rootRunID) }
         let title = focus.map { "\($0.agent) · \(ChipView($0.status).label) — Tether" } ?? "Runs — Tether"
         return RunsPage(
             title: title, csrfToken: csrfToken, assetVersion: renderer.assetVersion, isSimulated: isSimulated,
             agents: agents.map { AgentLink(name: $0.name, description: $0.description, url: "/?agent=\($0.name)", isSelected: $0.name == formAgent) },
             form: form, run: panel, stop: stop, recent: recent, hasRecent: !recent.isEmpty, notice: notice,
-            formError: formError, refreshes: focus?.status.isInFlight ?? false)
+            formError: formError, refreshes: focus?.status.isInFlight ?? false, history: nil)
+    }
+
+    static func row(_ record: RunRecord, current: RunID? = nil) -> RecentRun {
+        RecentRun(
+            id: record.id.rawValue, shortID: String(record.id.rawValue.prefix(8)), agent: record.agent,
+            url: "/runs/\(record.id)", chip: ChipView(record.status),
+            createdAt: clock(record.createdAt), isCurrent: record.id == current)
+    }
+
+    /// The history page: one page of runs for `query`, with links to filter and to page on.
+    func historyPage(_ query: RunListQuery, csrfToken: String, notice: String?) async throws -> RunsPage {
+        var page = try await self.page(csrfToken: csrfToken, notice: notice)
+        var runs = try await supervisor.listRuns(query.runQuery(limit: query.limit + 1))
+        var older: String?
+        if runs.count > query.limit {
+            runs.removeLast(runs.count - query.limit)
+            older = "/runs?" + query.link(cursor: runs.last.map { RunCursor.encode(RunPosition(of: $0)) })
+        }
+        let statuses: [RunStatus?] = [nil] + RunStatus.allCases.map(Optional.some)
+        var stopAll: String?
+        var stopAllLabel = ""
+        if let agent = query.agent {
+            let count = supervisor.inFlightCount(agent: agent)
+            if count > 0 {
+                stopAll = "/runs/stop?agent=\(BulkStopFilter.escape(agent))"
+                stopAllLabel = "Stop all \(count) in-flight runs of \(agent)…"
+            }
+        }
+        page.history = HistoryView(
+            statusFilters: statuses.map { status in
+                var link = query
+                link.status = status
+                return FilterLink(
+                    label: status.map { ChipView($0).label } ?? "All", url: "/runs?" + link.link(cursor: nil),
+                    isSelected: status == query.status)
+            },
+            agentOptions: supervisor.agents.all.map { AgentOption(name: $0.name, isSelected: $0.name == query.agent) },
+            runs: runs.map { Self.row($0) }, hasRuns: !runs.isEmpty, olderURL: older,
+            newestURL: query.before == nil ? nil : "/runs?" + query.link(cursor: nil), stopAllURL: stopAll,
+            stopAllLabel: stopAllLabel)
+        page.title = "Runs — Tether"
+        return page
     }
 
     func runPanel(_ record: RunRecord) async throws -> RunPanel {
