@@ -129,6 +129,7 @@ let package = Package(
                 "TetherCore", "TetherRuntime", "TetherApp", "TetherWeb", "TetherSQLite", "TetherTestSupport", "CLibXML2",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -137,6 +137,18 @@
     document.getElementById('subruns').hidden = false;
   }
 
+  // Screen readers hold announcements while the log is busy: a burst of events (a replay
+  // after a reconnect, a fast step) is announced once it has landed, not row by row.
+  var settleTimer = null;
+  function markBusy() {
+    log.setAttribute('aria-busy', 'true');
+    if (settleTimer) { clearTimeout(settleTimer); }
+    settleTimer = setTimeout(function () {
+      settleTimer = null;
+      log.setAttribute('aria-busy', 'false');
+    }, 400);
+  }
+
   // One row per event; a reconnect that replays an event already shown adds nothing.
   function addEvent(event) {
     if (log.querySelector('[data-seq="' + event.seq + '"]')) { return; }
@@ -167,6 +179,7 @@
       pre.textContent = detail.length > 600 ? detail.substring(0, 599) + '\u2026' : detail;
       row.appendChild(pre);
     }
+    markBusy();
     log.appendChild(row);
     trackStep(event, row);
   }

@@ -201,7 +201,8 @@ import TetherTestSupport
         try await withServer(agents: TestAgents.all, llm: llm) { client, supervisor in
             let browser = try await BrowserSession.open(client)
             // A form post without the token, or with a wrong one: refused, nothing created.
-            for token in [String?.none, "0" + String(browser.token.dropFirst())] {
+            let wrong = (browser.token.first == "0" ? "1" : "0") + String(browser.token.dropFirst())
+            for token in [String?.none, wrong] {
                 let refused = try await browser.post("/runs", [("agent", "quick"), ("input[topic]", "x")], token: .some(token))
                 #expect(refused.status == .forbidden)
                 #expect(try checkedPage(refused.text).node("//p[@class='error-status']")?.text.contains("csrf_rejected") == true)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -38,7 +39,8 @@ func withServer<T: Sendable>(
         dependencies: ServerDependencies(
             storage: storage, swiftAgents: agents, llm: llm, keepAliveInterval: keepAlive,
             templatesDirectory: packageRoot.appendingPathComponent("Templates").path,
-            publicDirectory: packageRoot.appendingPathComponent("Public").path))
+            publicDirectory: packageRoot.appendingPathComponent("Public").path,
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }))
     let supervisor = server.supervisor
     return try await server.application().test(mode) { client in try await body(client, supervisor) }
 }

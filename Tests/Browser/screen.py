@@ -1,0 +1,44 @@
+"""The Runs screen through its stable hooks (DESIGN §5)."""
+from selenium.webdriver.common.by import By
+
+
+def stop_button(driver):
+    return driver.find_element(By.ID, "stop-button")
+
+
+def run_button(driver):
+    return driver.find_element(By.ID, "run-button")
+
+
+def chip_status(driver):
+    return driver.find_element(By.CSS_SELECTOR, "#run-status .chip").get_attribute("data-status")
+
+
+def log_seqs(driver):
+    return [int(row.get_attribute("data-seq")) for row in driver.find_elements(By.CSS_SELECTOR, "#progress-log [data-seq]")]
+
+
+def is_disabled(element):
+    return element.get_attribute("disabled") is not None
+
+
+def start_from_form(driver, base, agent, fields):
+    """Opens the agent's form, fills it and presses Run; returns the run's id."""
+    driver.get(f"{base}/?agent={agent}")
+    for name, value in fields.items():
+        box = driver.find_element(By.ID, f"field-{name}")
+        box.clear()
+        box.send_keys(value)
+    run_button(driver).click()
+    from conftest import wait
+    wait(driver, lambda d: "/runs/" in d.current_url, message="Run leads to the run's page")
+    return driver.current_url.rstrip("/").split("/runs/")[1].split("?")[0]
+
+
+def mark_page(driver):
+    """Sets a marker a reload would wipe out."""
+    driver.execute_script("window.__tetherNoReload = 'still here';")
+
+
+def page_was_not_reloaded(driver):
+    return driver.execute_script("return window.__tetherNoReload") == "still here"

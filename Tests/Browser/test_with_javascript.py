@@ -1,0 +1,130 @@
+"""The screen with JavaScript: live progress over SSE, Stop states, no reloads."""
+import socket
+import threading
+import time
+
+from selenium.webdriver.common.by import By
+
+from conftest import STOPPING, wait
+from screen import chip_status, is_disabled, log_seqs, mark_page, page_was_not_reloaded, run_button, start_from_form, stop_button
+
+
+def test_stop_is_disabled_before_any_run(server, browser):
+    browser.get(server.base + "/")
+    assert is_disabled(stop_button(browser))
+    assert not is_disabled(run_button(browser))
+    assert browser.find_elements(By.ID, "progress-log") == []
+
+
+def test_run_then_stop_updates_live_and_ends_gray_without_a_reload(server, browser):
+    run_id = start_from_form(browser, server.base, "report", {"topic": "urban beekeeping", "audience": "city councillors"})
+    mark_page(browser)
+    assert not is_disabled(stop_button(browser)), "Stop is enabled while the run is in flight"
+    first = len(log_seqs(browser))
+    wait(browser, lambda d: len(log_seqs(d)) >= first + 3, message="the progress log grows live")
+    assert page_was_not_reloaded(browser)
+
+    # The click itself turns the button into "Stopping…" and disables it, in the same task.
+    started = time.perf_counter()
+    text, disabled = browser.execute_script(
+        "const b = document.getElementById('stop-button'); b.click(); return [b.textContent, b.disabled];")
+    assert text == STOPPING and disabled is True
+    wait(browser, lambda d: stop_button(d).text == STOPPING)
+    print(f"\nclick to 'Stopping…' seen by WebDriver: {(time.perf_counter() - started) * 1000:.0f} ms")
+
+    wait(browser, lambda d: chip_status(d) == "stopped", message="the run ends stopped")
+    chip = browser.find_element(By.CSS_SELECTOR, "#run-status .chip")
+    assert chip.text == "Stopped"
+    assert chip.value_of_css_property("background-color") == "rgba(236, 238, 241, 1)", "gray, never red"
+    assert is_disabled(stop_button(browser)) and stop_button(browser).text == "Stop"
+    assert page_was_not_reloaded(browser), "everything happened without a reload"
+    wait(browser, lambda d: len(log_seqs(d)) == len(server.run(run_id)["events"]))
+    assert log_seqs(browser) == list(range(1, len(server.run(run_id)["events"]) + 1))
+
+
+def test_a_chained_agent_stopped_from_the_parents_page_shows_both_stopped(server, browser):
+    run_id = start_from_form(browser, server.base, "brief", {"topic": "tide pools"})
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#subrun-list li"), message="the sub-run appears live")
+    stop_button(browser).click()
+    wait(browser, lambda d: chip_status(d) == "stopped")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#subrun-list .chip").get_attribute("data-status") == "stopped")
+    record = server.run(run_id)
+    assert record["status"] == "stopped" and [run["status"] for run in record["runs"]] == ["stopped"]
+
+
+class CuttableProxy:
+    """A loopback TCP proxy whose connections the test can cut, as a network would."""
+
+    def __init__(self, port):
+        self.target = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets = []
+        self.lock = threading.Lock()
+        self.open = True
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while self.open:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            with self.lock:
+                self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self.pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def pump(source, sink):
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self):
+        """Drops every connection in flight; new ones are still accepted."""
+        with self.lock:
+            doomed, self.sockets = self.sockets, []
+        for sock in doomed:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.open = False
+        self.listener.close()
+        self.cut()
+
+
+def test_a_cut_event_stream_resumes_without_losing_or_repeating_an_event(server, browser):
+    proxy = CuttableProxy(server.port)
+    try:
+        base = f"http://127.0.0.1:{proxy.port}"
+        run_id = start_from_form(browser, base, "report", {"topic": "tide pools", "audience": "students"})
+        mark_page(browser)
+        before = len(log_seqs(browser))
+        wait(browser, lambda d: len(log_seqs(d)) >= before + 2, message="events arrive through the proxy")
+        cut_at = len(log_seqs(browser))
+        proxy.cut()
+        # The browser reconnects by itself (with Last-Event-ID) and events keep coming.
+        wait(browser, lambda d: len(log_seqs(d)) >= cut_at + 4, timeout=90, message="the stream resumes after the cut")
+        stop_button(browser).click()
+        wait(browser, lambda d: chip_status(d) == "stopped", timeout=90)
+        total = len(server.run(run_id)["events"])
+        wait(browser, lambda d: len(log_seqs(d)) >= total)
+        seqs = log_seqs(browser)
+        assert seqs == list(range(1, total + 1)), "no event missing or repeated"
+        assert page_was_not_reloaded(browser)
+    finally:
+        proxy.close()
