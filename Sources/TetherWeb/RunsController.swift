@@ -300,7 +300,7 @@ struct RunListQuery {
         if let agent { pairs.append(("agent", agent)) }
         if limit != 50 { pairs.append(("limit", String(limit))) }
         if let cursor { pairs.append(("cursor", cursor)) }
-        return pairs.map { "\($0.0)=\(BulkStopFilter.escape($0.1))" }.joined(separator: "&")
+        return QueryString.encode(pairs)
     }
 
     func runQuery(limit: Int) -> RunQuery {
@@ -359,9 +359,22 @@ struct BulkStopFilter: Sendable {
         if let agent { pairs.append(("agent", agent)) }
         if let status { pairs.append(("status", status.rawValue)) }
         pairs += extra.sorted { $0.key < $1.key }
-        return pairs.map { "\($0.0)=\(BulkStopFilter.escape($0.1))" }.joined(separator: "&")
+        return QueryString.encode(pairs)
     }
 
+    static func escape(_ text: String) -> String {
+        QueryString.escape(text)
+    }
+}
+
+/// Query strings of the links the pages render.
+enum QueryString {
+    /// `a=1&b=x%20y`, in the order given.
+    static func encode(_ pairs: [(String, String)]) -> String {
+        pairs.map { "\($0.0)=\(escape($0.1))" }.joined(separator: "&")
+    }
+
+    /// Percent-encodes everything but unreserved characters.
     static func escape(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")

@@ -57,7 +57,7 @@ def test_everything_is_reachable_by_keyboard_with_a_visible_focus(server, browse
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys(Keys.TAB)
     reached = []
-    for _ in range(40):
+    for _ in range(120):
         focused = browser.switch_to.active_element
         reached.append(focused.get_attribute("id") or focused.text)
         if focused.get_attribute("id") == "field-topic":

@@ -11,17 +11,10 @@ import TetherTestSupport
     ) async throws -> T {
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(2)
-        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-        let client = OpenAIClient(
-            configuration: OpenAIConfiguration(baseURL: server.baseURL + "/", model: "test-model", apiKey: apiKey, timeout: timeout),
-            httpClient: http)
-        do {
-            let result = try await body(client)
-            try await http.shutdown()
-            return result
-        } catch {
-            try? await http.shutdown()
-            throw error
+        return try await withHTTPClient(configuration: configuration) { http in
+            try await body(OpenAIClient(
+                configuration: OpenAIConfiguration(baseURL: server.baseURL + "/", model: "test-model", apiKey: apiKey, timeout: timeout),
+                httpClient: http))
         }
     }
 

@@ -11,17 +11,10 @@ func withOpenAI<T: Sendable>(
     _ server: HeldChatServer, timeout: Duration = .seconds(60),
     _ body: (OpenAIClient) async throws -> T
 ) async throws -> T {
-    let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
-    let client = OpenAIClient(
-        configuration: OpenAIConfiguration(baseURL: server.baseURL, model: "test-model", timeout: timeout),
-        httpClient: http)
-    do {
-        let result = try await body(client)
-        try await http.shutdown()
-        return result
-    } catch {
-        try? await http.shutdown()
-        throw error
+    try await withHTTPClient { http in
+        try await body(OpenAIClient(
+            configuration: OpenAIConfiguration(baseURL: server.baseURL, model: "test-model", timeout: timeout),
+            httpClient: http))
     }
 }
 

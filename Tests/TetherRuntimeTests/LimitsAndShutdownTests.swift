@@ -20,8 +20,9 @@ import TetherTestSupport
             try await withTimeout { await llm.waitForCalls(2) }
             llm.open(0)
             llm.open(1)
+            // A root's slot is given back before its end is announced.
             _ = try await withTimeout { try await supervisor.waitUntilFinished(first.id) }
-            try await withTimeout { while supervisor.rootsInFlight == 2 { await Task.yield() } }
+            #expect(supervisor.rootsInFlight <= 1)
             llm.openAll()
             let third = try await supervisor.start(agent: "one-call", input: [:])
             #expect(try await withTimeout { try await supervisor.waitUntilFinished(third.id) }.status == .succeeded)

@@ -41,18 +41,6 @@ struct SSEReader {
     }
 }
 
-func withHTTPClient<T: Sendable>(_ body: (HTTPClient) async throws -> T) async throws -> T {
-    let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
-    do {
-        let result = try await body(http)
-        try await http.shutdown()
-        return result
-    } catch {
-        try? await http.shutdown()
-        throw error
-    }
-}
-
 @Suite struct LiveStreamTests {
     @Test func liveStatusFramesAndKeepAlivesArriveAsTheyHappen() async throws {
         let llm = GatedLLM()
