@@ -145,6 +145,7 @@ public func buildServer(_ configuration: AppConfiguration, dependencies: ServerD
         searchForIndexHtml: false, logger: dependencies.logger))
     router.get("healthz") { _, _ in try Response.json(["status": "ok"]) }
     pages.addRoutes(to: router)
+    LoginController(token: configuration.apiToken, renderer: renderer).addRoutes(to: router)
     StoreController(dataStore: dataStore, renderer: renderer).addRoutes(to: router)
     AgentsController(agents: supervisor.agents).addRoutes(to: router)
     RunsController(

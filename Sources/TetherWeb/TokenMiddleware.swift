@@ -1,13 +1,20 @@
 import Hummingbird
 
-/// With `TETHER_API_TOKEN` set, every request but `GET /healthz` needs the token, as
-/// `Authorization: Bearer <token>` or the `tether_token` cookie; otherwise `401`.
+/// With `TETHER_API_TOKEN` set, every request needs the token, as `Authorization: Bearer
+/// <token>` or the `tether_token` cookie that the login page sets; otherwise `401`, and a
+/// browser asking for a page is sent to `/login`. Open without it: `GET /healthz`, the login
+/// page, and the stylesheet and script it loads.
 struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
 
+    static var openPaths: Set<String> { ["/healthz", "/login", "/app.css", "/app.js"] }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/healthz" || presentsToken(request) {
+        if Self.openPaths.contains(request.uri.path) || presentsToken(request) {
             return try await next(request, context)
+        }
+        if request.method == .get, request.prefersHTML {
+            return .redirect(to: "/login?next=" + QueryString.escape(request.uri.description), type: .normal)
         }
         throw APIError(.unauthorized, "this server needs its API token (Authorization: Bearer …)")
     }

@@ -38,7 +38,7 @@ os.environ.setdefault("SE_OFFLINE", "true")
 class TetherServer:
     """`tether serve` in a subprocess, announced port parsed from its log."""
 
-    def __init__(self, latency_ms, grace_seconds):
+    def __init__(self, latency_ms, grace_seconds, extra=()):
         if not BINARY.exists():
             raise RuntimeError(f"{BINARY} is missing: build first (swift build --build-tests)")
         self.data = tempfile.mkdtemp(prefix="tether-browser-data-")
@@ -48,7 +48,7 @@ class TetherServer:
         Path(self.agents, "broken.json").write_text(json.dumps(BROKEN))
         self.process = subprocess.Popen(
             [str(BINARY), "serve", "--port", "0", "--data-dir", self.data, "--agents-dir", self.agents,
-             "--simulated-latency-ms", str(latency_ms), "--stop-grace-seconds", str(grace_seconds)],
+             "--simulated-latency-ms", str(latency_ms), "--stop-grace-seconds", str(grace_seconds), *extra],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.log = []
         announced = threading.Event()
@@ -113,6 +113,14 @@ def slow_server():
     tether.stop()
 
 
+@pytest.fixture(scope="session")
+def token_server():
+    """A server that asks for its API token (its login page)."""
+    tether = TetherServer(latency_ms=700, grace_seconds=30, extra=("--api-token", "browser-test-token"))
+    yield tether
+    tether.stop()
+
+
 def make_driver(javascript=True, width=1280, height=900):
     options = webdriver.ChromeOptions()
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
@@ -139,8 +147,20 @@ def browser_without_javascript():
 
 def wait(driver, condition, timeout=60, message=""):
     """Waits on a condition of the page; the timeout is only a fail-safe. A page that
-    refreshes itself (no JavaScript) can swap elements mid-read: that just reads again."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    return WebDriverWait(
-        driver, timeout, poll_frequency=0.05, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-    ).until(condition, message)
+    refreshes itself (no JavaScript) can swap elements mid-read, which ChromeDriver reports
+    as a stale element or as an "inspector" error about a context that went away: both
+    mean "read again". Any other error is raised."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
+
+    def guarded(driver):
+        try:
+            return condition(driver)
+        except (NoSuchElementException, StaleElementReferenceException):
+            return False
+        except WebDriverException as error:
+            text = str(error).lower()
+            if "inspector" in text or "context" in text or "target frame detached" in text:
+                return False
+            raise
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(guarded, message)

@@ -20,7 +20,7 @@ class Session:
             return error.code, error.read().decode()
 
     def post_form(self, path, fields):
-        status, html = self.get("/")
+        status, html = self.get("/login" if path == "/login" else "/")
         token = re.search(r'name="csrf" value="([0-9a-f]+)"', html).group(1)
         body = urllib.parse.urlencode(list(fields.items()) + [("csrf", token)]).encode()
         request = urllib.request.Request(self.base + path, data=body, headers={"Accept": "text/html"})

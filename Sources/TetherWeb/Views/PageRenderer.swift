@@ -11,7 +11,7 @@ struct PageRenderer: Sendable {
     /// although assets are cached for a day.
     let assetVersion: String
 
-    static let requiredTemplates = ["layout", "runs", "error", "chip", "confirm-stop", "store"]
+    static let requiredTemplates = ["layout", "runs", "error", "chip", "confirm-stop", "store", "login"]
 
     /// Loads `directory` and checks that every template the screen needs is there (a missing
     /// folder loads no template, without an error).
