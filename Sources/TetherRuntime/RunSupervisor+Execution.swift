@@ -29,7 +29,15 @@ extension RunSupervisor {
                 }
                 run.closeTools()
                 await CancelToken.$current.withValue(run.token) { await agent.cleanup() }
-                await self.finish(run, outcome: outcome)
+                // Events are written in batches: before the outcome stands, everything the run
+                // logged must be durable. If it is not, the run failed, whatever it returned.
+                var checked = outcome
+                do {
+                    try await run.log.flush()
+                } catch {
+                    checked = .failure(EventWriteFailed(reason: Self.describe(error)))
+                }
+                await self.finish(run, outcome: checked)
             }
             group.addTask { await run.forceSignal.wait() }
             await group.next()
@@ -173,8 +181,18 @@ extension RunSupervisor {
         let record = RunRecord(
             id: RunID(), agent: name, input: input, parentRunID: parent.id,
             rootRunID: parentRecord.rootRunID, depth: depth, createdAt: Date())
-        let child = LiveRun(record: record, descriptor: descriptor, token: parent.token.makeChild(), log: parent.log)
-        try await runStore.insertRun(record)
+        // Logged before the child exists: if the log refuses it, nothing is left behind.
+        try await emit(
+            parent, .agentCalled, "Calling agent \(name)",
+            ["runId": .string(record.id.rawValue), "agent": .string(name), "input": input])
+        let token = parent.token.makeChild()
+        do {
+            try await runStore.insertRun(record)
+        } catch {
+            token.detachFromParent()
+            throw error
+        }
+        let child = LiveRun(record: record, descriptor: descriptor, token: token, log: parent.log)
         state.withLock { $0.live[child.id] = child }
         parent.addChild(child.id)
         // A stop of an ancestor that came before the child was listed: the child's token is
@@ -182,9 +200,6 @@ extension RunSupervisor {
         if parent.token.isStopRequested, case .markStopping = child.transition({ $0.requestStop(at: Date()) }) {
             await persist(child)
         }
-        try await emit(
-            parent, .agentCalled, "Calling agent \(name)",
-            ["runId": .string(child.id.rawValue), "agent": .string(name), "input": input])
         await execute(child)
         let final = child.record
         try await emit(

@@ -93,7 +93,12 @@ public final class RunSupervisor: Service, Sendable {
             hub.retire(root: id)
             throw .storage(String(describing: error))
         }
-        jobsContinuation.yield(Job(run: run))
+        // Shutdown may have ended the job stream since the check above: then the run never
+        // starts, so it is recorded interrupted and the caller told.
+        if case .terminated = jobsContinuation.yield(Job(run: run)) {
+            await interrupt(run)
+            throw .shuttingDown
+        }
         logger.info("run started", metadata: ["run": "\(id)", "agent": "\(name)"])
         return record
     }

@@ -44,9 +44,13 @@ struct LoginController {
             error: nil)
     }
 
-    /// Where to go after signing in: a path on this server only (never `//other.host`).
+    /// Where to go after signing in: a path on this server only. Browsers drop tabs and
+    /// newlines from URLs and read `\` as `/`, so any of those, like a leading `//`, could
+    /// lead off this server: such a value gives `/`.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/" }
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"),
+            next.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
+        else { return "/" }
         return next
     }
 }

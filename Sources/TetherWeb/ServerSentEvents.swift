@@ -21,6 +21,8 @@ struct EventStream {
     enum Item: Sendable {
         case event(ProgressEvent)
         case keepAlive
+        /// The tree's log has ended (after its last event, or because a write failed).
+        case ended
     }
 
     func response(for id: RunID, record: RunRecord, after cursor: Int) -> Response {
@@ -34,21 +36,32 @@ struct EventStream {
                 let snapshot = try await supervisor.lastSeq(ofTree: root)
                 let subtree = try await supervisor.subtree(of: id)
                 var members = Set(subtree.map(\.id))
+                // The last status sent for each run, so a frame never walks a run back.
+                var sent: [RunID: RunStatus] = [:]
                 for run in subtree {
                     try await writer.write(Frame.status(run.id, run.status))
+                    sent[run.id] = run.status
                 }
                 if let finished = try await supervisor.finishedEvent(of: id, inTree: root), finished.seq <= cursor {
                     try await writer.write(try await Frame.done(id, finished, supervisor))
                     try await writer.finish(nil)
                     return
                 }
-                let events = supervisor.events(ofTree: root, after: cursor).map(Item.event)
+                // The timer never ends, so the end of the events is marked explicitly: merge()
+                // finishes only when both sides do.
+                let events = chain(supervisor.events(ofTree: root, after: cursor).map(Item.event), [Item.ended].async)
                 let ticks = AsyncTimerSequence(interval: interval, clock: ContinuousClock()).map { _ in Item.keepAlive }
                 var sentDone = false
-                for try await item in merge(events, ticks) {
-                    guard case .event(let event) = item else {
+                loop: for try await item in merge(events, ticks) {
+                    let event: ProgressEvent
+                    switch item {
+                    case .keepAlive:
                         try await writer.write(Frame.keepAlive)
                         continue
+                    case .ended:
+                        break loop
+                    case .event(let next):
+                        event = next
                     }
                     if event.kind == .agentCalled, members.contains(event.runID),
                         let child = event.data["runId"]?.stringValue
@@ -58,8 +71,17 @@ struct EventStream {
                     guard members.contains(event.runID) else { continue }
                     try await writer.write(try Frame.progress(event))
                     if event.seq > snapshot {
-                        for (run, status) in Frame.statusChanges(in: event, among: members) {
+                        for (run, derived) in Frame.statusChanges(in: event, among: members) {
+                            // `run.started` only introduces a run the stream has not shown yet,
+                            // with the status it has now (it may already be stopping).
+                            var status = derived
+                            if event.kind == .runStarted {
+                                guard sent[run] == nil else { continue }
+                                status = try await supervisor.record(run)?.status ?? derived
+                            }
+                            guard sent[run] != status else { continue }
                             try await writer.write(Frame.status(run, status))
+                            sent[run] = status
                         }
                     }
                     if event.kind == .runFinished, event.runID == id {

@@ -137,7 +137,11 @@ public func buildServer(_ configuration: AppConfiguration, dependencies: ServerD
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware(renderer: renderer))
-    if let token = configuration.apiToken { router.add(middleware: TokenMiddleware(token: token)) }
+    if let token = configuration.apiToken {
+        router.add(middleware: TokenMiddleware(token: token))
+    } else {
+        router.add(middleware: LoopbackHostMiddleware())
+    }
     router.add(middleware: OriginCheckMiddleware())
     router.add(middleware: CSRFMiddleware())
     router.add(middleware: FileMiddleware(

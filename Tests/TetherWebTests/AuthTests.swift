@@ -65,8 +65,10 @@ import TetherWeb
             #expect(signedIn.status == .ok)
             _ = try checkedPage(signedIn.text)
 
-            let elsewhere = try await signIn(Self.token, next: "//evil.example/")
-            #expect(elsewhere.headers[.location] == "/", "no redirect off this server")
+            for next in ["//evil.example/", "/\t/evil.example", "/\\evil.example", "https://evil.example/"] {
+                let elsewhere = try await signIn(Self.token, next: next)
+                #expect(elsewhere.headers[.location] == "/", "no redirect off this server for \(next.debugDescription)")
+            }
         }
     }
 

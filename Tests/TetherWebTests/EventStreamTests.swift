@@ -98,3 +98,24 @@ import TetherTestSupport
         }
     }
 }
+
+@Suite struct EventStreamFailureTests {
+    @Test func aStreamEndsWithDoneEvenWhenTheLogCouldNotTakeTheLastEvent() async throws {
+        let llm = GatedLLM()
+        let store = FailingRunStore()
+        try await withServer(agents: TestAgents.all, llm: llm, storage: .custom(runStore: store, dataStore: MemoryDataStore())) { client, supervisor in
+            let id = try await client.startRun("one-call")
+            try await withTimeout { await llm.waitForCalls(1) }
+            store.failEventWrites()
+            llm.openAll()
+            let final = try await withTimeout { try await supervisor.waitUntilFinished(id) }
+            #expect(final.status == .failed)
+            let response = try await withTimeout(seconds: 30, "the stream's end") {
+                try await client.execute(uri: "/runs/\(id)/events", method: .get)
+            }
+            let frames = SSEFrame.parse(response.text)
+            #expect(frames.last?.event == "done")
+            #expect(frames.last?.json?["status"] == "failed")
+        }
+    }
+}

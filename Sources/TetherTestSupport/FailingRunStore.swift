@@ -1,0 +1,38 @@
+import Foundation
+import Synchronization
+import TetherCore
+import TetherRuntime
+
+/// A memory run store whose event writes can be made to fail, as a full disk would.
+public final class FailingRunStore: RunStore {
+    let base = MemoryRunStore()
+    private let failing = Mutex(false)
+
+    public init() {}
+
+    /// From now on every event write fails.
+    public func failEventWrites() {
+        failing.withLock { $0 = true }
+    }
+
+    public struct DiskFull: Error, CustomStringConvertible {
+        public var description: String { "no space left on device (simulated)" }
+    }
+
+    public func appendEvents(_ events: [ProgressEvent], tree root: RunID) async throws {
+        if failing.withLock({ $0 }) { throw DiskFull() }
+        try await base.appendEvents(events, tree: root)
+    }
+
+    public func insertRun(_ record: RunRecord) async throws { try await base.insertRun(record) }
+    public func updateRun(_ record: RunRecord) async throws { try await base.updateRun(record) }
+    public func run(_ id: RunID) async throws -> RunRecord? { try await base.run(id) }
+    public func runs(inTree root: RunID) async throws -> [RunRecord] { try await base.runs(inTree: root) }
+    public func events(inTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent] {
+        try await base.events(inTree: root, after: seq, limit: limit)
+    }
+    public func lastSeq(inTree root: RunID) async throws -> Int { try await base.lastSeq(inTree: root) }
+    public func unfinishedRuns() async throws -> [RunRecord] { try await base.unfinishedRuns() }
+    public func deleteTrees(finishedBefore date: Date) async throws -> Int { try await base.deleteTrees(finishedBefore: date) }
+    public func listRuns(_ query: RunQuery) async throws -> [RunRecord] { try await base.listRuns(query) }
+}
