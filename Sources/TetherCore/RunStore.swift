@@ -17,6 +17,8 @@ public protocol RunStore: RunListing {
     func events(inTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent]
     /// The highest `seq` of the tree (0 for none).
     func lastSeq(inTree root: RunID) async throws -> Int
+    /// The `run.finished` event of run `id` in the tree rooted at `root`, once logged.
+    func finishedEvent(of id: RunID, inTree root: RunID) async throws -> ProgressEvent?
     /// Runs still `running` or `stopping`, deepest first: after a restart, the runs the
     /// process died with.
     func unfinishedRuns() async throws -> [RunRecord]

@@ -46,6 +46,10 @@ public final class MemoryRunStore: RunStore {
         state.withLock { $0.events[root]?.count ?? 0 }
     }
 
+    public func finishedEvent(of id: RunID, inTree root: RunID) async throws -> ProgressEvent? {
+        state.withLock { $0.events[root]?.last { $0.kind == .runFinished && $0.runID == id } }
+    }
+
     public func unfinishedRuns() async throws -> [RunRecord] {
         state.withLock { state in
             state.runs.values.filter { $0.status.isInFlight }.sorted { ($0.depth, $0.createdAt) > ($1.depth, $1.createdAt) }

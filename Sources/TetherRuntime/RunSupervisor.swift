@@ -150,20 +150,13 @@ public final class RunSupervisor: Service, Sendable {
         }
     }
 
-    /// The `run.finished` event of run `id`, once logged.
+    /// The `run.finished` event of run `id`, once logged: from the live log while its tree
+    /// is in flight, else from the store.
     public func finishedEvent(of id: RunID, inTree root: RunID) async throws -> ProgressEvent? {
-        var cursor = 0
-        while true {
-            let page: [ProgressEvent]
-            if let log = hub.log(of: root) {
-                page = log.read(after: cursor, limit: 1024).events
-            } else {
-                page = try await runStore.events(inTree: root, after: cursor, limit: 1024)
-            }
-            guard let end = page.last else { return nil }
-            if let event = page.first(where: { $0.kind == .runFinished && $0.runID == id }) { return event }
-            cursor = end.seq
+        if let log = hub.log(of: root) {
+            return log.read(after: 0, limit: .max).events.last { $0.kind == .runFinished && $0.runID == id }
         }
+        return try await runStore.finishedEvent(of: id, inTree: root)
     }
 
     /// The run `id` and every run below it, parents first, with live statuses.

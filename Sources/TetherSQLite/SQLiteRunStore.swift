@@ -155,6 +155,19 @@ public final class SQLiteRunStore: RunStore {
         }
     }
 
+    public func finishedEvent(of id: RunID, inTree root: RunID) async throws -> ProgressEvent? {
+        try await database.pool.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT seq, run_id, kind, at, message, data FROM events
+                    WHERE run_id = ? AND kind = ? AND root_run_id = ? ORDER BY seq DESC LIMIT 1
+                    """,
+                arguments: [id.rawValue, EventKind.runFinished.rawValue, root.rawValue]
+            ).map(Self.event)
+        }
+    }
+
     // MARK: Rows
 
     static func arguments(_ record: RunRecord) -> StatementArguments {

@@ -32,6 +32,9 @@ public final class FailingRunStore: RunStore {
         try await base.events(inTree: root, after: seq, limit: limit)
     }
     public func lastSeq(inTree root: RunID) async throws -> Int { try await base.lastSeq(inTree: root) }
+    public func finishedEvent(of id: RunID, inTree root: RunID) async throws -> ProgressEvent? {
+        try await base.finishedEvent(of: id, inTree: root)
+    }
     public func unfinishedRuns() async throws -> [RunRecord] { try await base.unfinishedRuns() }
     public func deleteTrees(finishedBefore date: Date) async throws -> Int { try await base.deleteTrees(finishedBefore: date) }
     public func listRuns(_ query: RunQuery) async throws -> [RunRecord] { try await base.listRuns(query) }

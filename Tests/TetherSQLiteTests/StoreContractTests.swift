@@ -146,3 +146,21 @@ func event(_ seq: Int, _ run: RunID, _ kind: EventKind = .log) -> ProgressEvent 
         #expect(try await data.value(for: StoreKey(parsing: "notes/intro")) == "other")
     }
 }
+
+@Suite struct FinishedEventContractTests {
+    @Test(arguments: StoreKind.allCases)
+    func theFinishedEventOfARunIsFoundByItsRun(kind: StoreKind) async throws {
+        let (store, _) = try kind.make()
+        let root = record()
+        let child = record(parent: root)
+        try await store.insertRun(root)
+        try await store.insertRun(child)
+        try await store.appendEvents(
+            [event(1, root.id, .runStarted), event(2, child.id, .runStarted), event(3, child.id, .runFinished), event(4, root.id, .log)],
+            tree: root.id)
+        #expect(try await store.finishedEvent(of: child.id, inTree: root.id)?.seq == 3)
+        #expect(try await store.finishedEvent(of: root.id, inTree: root.id) == nil)
+        try await store.appendEvents([event(5, root.id, .runFinished)], tree: root.id)
+        #expect(try await store.finishedEvent(of: root.id, inTree: root.id)?.seq == 5)
+    }
+}
