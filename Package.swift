@@ -67,11 +67,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // The HTTP interface: JSON API, Server-Sent Events (later the Runs screen).
+        // The HTTP interface: JSON API, Server-Sent Events and the Runs screen.
         .target(
             name: "TetherWeb",
             dependencies: [
-                "TetherCore", "TetherRuntime", "TetherApp", "TetherAgents", "TetherSQLite",
+                "TetherCore", "TetherRuntime", "TetherApp",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -82,12 +82,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // The `tether` executable: `tether run AGENT` (and `tether serve`, later the default).
+        // The `tether` executable: `tether serve` (the default) and `tether run AGENT`.
         .executableTarget(
             name: "TetherCLI",
             dependencies: [
-                "TetherApp", "TetherAgents", "TetherWeb",
+                "TetherCore", "TetherRuntime", "TetherApp", "TetherWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
@@ -122,6 +124,7 @@ let package = Package(
             dependencies: [
                 "TetherCore", "TetherRuntime", "TetherSQLite", "TetherTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
@@ -131,6 +134,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(

@@ -16,9 +16,6 @@ import TetherSQLite
 /// A backend that does nothing: only the entry check is measured.
 struct NoopBackend: ToolBackend {
     let runID = RunID()
-    let token: CancelToken
-    var isClosed: Bool { false }
-    func noteStop(at boundary: Boundary) {}
     func complete(_ request: LLMRequest) async throws -> LLMResponse { LLMResponse(text: "", model: "") }
     func storeValue(for key: StoreKey) async throws -> String? { nil }
     func storeSet(_ value: String, for key: StoreKey) async throws {}
@@ -35,7 +32,7 @@ func seconds(_ duration: Duration) -> Double {
 
 func benchmarkBoundaryCheck() throws {
     let token = CancelToken()
-    let tools = Tools(backend: NoopBackend(token: token))
+    let tools = Tools(gate: BoundaryGate(token: token), backend: NoopBackend())
     let iterations = 20_000_000
     let clock = ContinuousClock()
     var best = Double.infinity

@@ -12,9 +12,7 @@ final class ProgressPrinter: Sendable {
     func print(_ event: ProgressEvent) {
         let depth = depths.withLock { depths in
             let depth = depths[event.runID] ?? 0
-            if event.kind == .agentCalled, let child = event.data["runId"]?.stringValue {
-                depths[RunID(stored: child)] = depth + 1
-            }
+            if let child = event.calledChild { depths[child] = depth + 1 }
             return depth
         }
         let indent = String(repeating: "  ", count: depth)

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
-import TetherAgents
 import TetherApp
 import TetherCore
 import TetherRuntime
@@ -35,8 +34,12 @@ struct RunCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "tether")
         logger.logLevel = .warning
-        let assembly = RuntimeAssembly(
-            configuration: configuration, runStore: MemoryRunStore(), dataStore: MemoryDataStore(), logger: logger)
+        let assembly: RuntimeAssembly
+        do {
+            assembly = try await RuntimeAssembly.build(configuration: configuration, storage: .memory, logger: logger)
+        } catch {
+            throw CommandFailure(message: error.description)
+        }
         let printer = ProgressPrinter()
         for rejected in assembly.agents.rejected { printer.warn("rejected \(rejected)") }
 
@@ -62,10 +65,10 @@ struct RunCommand: AsyncParsableCommand {
                 await Self.relaySignals(to: supervisor, run: record.id, printer: printer)
                 return nil
             }
-            for try await event in supervisor.events(ofTree: record.id) {
+            for try await event in supervisor.reads.events(ofTree: record.id) {
                 printer.print(event)
             }
-            let final = try await supervisor.waitUntilFinished(record.id)
+            let final = try await supervisor.reads.waitUntilFinished(record.id)
             printer.finish(final)
             await group.triggerGracefulShutdown()
             tasks.cancelAll()
@@ -85,7 +88,7 @@ struct RunCommand: AsyncParsableCommand {
         for await _ in await UnixSignalsSequence(trapping: .sigint) {
             count += 1
             if count == 1 {
-                printer.warn("Stopping… (after current LLM call completes) — press Ctrl-C again to force")
+                printer.warn("\(RunStatus.stoppingNotice) — press Ctrl-C again to force")
                 _ = try? await supervisor.stop(id)
             } else {
                 printer.warn("Forcing the stop")

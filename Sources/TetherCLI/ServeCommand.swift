@@ -3,7 +3,7 @@ import Logging
 import TetherApp
 import TetherWeb
 
-/// `tether serve` (the default): the HTTP API, event streams and (later) the Runs screen.
+/// `tether serve` (the default): the HTTP API, event streams and the Runs screen.
 /// SIGTERM or Ctrl-C shuts down gracefully: runs are asked to stop first, then the server
 /// closes.
 struct ServeCommand: AsyncParsableCommand {
@@ -20,12 +20,12 @@ struct ServeCommand: AsyncParsableCommand {
             handler.logLevel = .info
             return handler
         }
-        let server: TetherServer
+        let app: TetherApplication
         do {
-            server = try await buildServer(configuration, dependencies: ServerDependencies(logger: Logger(label: "tether")))
-        } catch let error as ServerSetupError {
+            app = try await buildApplication(configuration, dependencies: ServerDependencies(logger: Logger(label: "tether")))
+        } catch {
             throw CommandFailure(message: error.description)
         }
-        try await server.serviceGroup().run()
+        try await app.runService()
     }
 }

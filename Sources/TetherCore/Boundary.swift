@@ -1,4 +1,6 @@
-/// A structural boundary: the places where a run checks its cancel token (DESIGN §1).
+import Synchronization
+
+/// A structural boundary: the places where a run checks for a stop (DESIGN §1).
 ///
 /// The raw values are the names used in `run.finished` events (`data.boundary`).
 public enum Boundary: String, Sendable, Codable, CaseIterable {
@@ -6,4 +8,76 @@ public enum Boundary: String, Sendable, Codable, CaseIterable {
     case store
     case agentsCall = "agents.call"
     case wait
+}
+
+/// The boundary rule of one run, in one place (DESIGN §1). With ``CancelToken`` it is the
+/// whole cancellation model:
+///
+/// - **One token source.** A boundary asks the token bound to the current task
+///   (``CancelToken/current``; the runtime binds the run's own token there for the run's
+///   whole task tree), and falls back to the run's own token in code that runs outside that
+///   tree (`Task.detached`). The check is one task-local read and one atomic load.
+/// - **The entry check.** ``enter(_:)`` runs first in every tool but `log`: after the run's
+///   `run` method ended it throws ``ToolsClosed``; once a stop was requested it throws
+///   ``AgentStopped`` and the tool does nothing observable. Work already past its entry (an
+///   LLM call in flight) is never interrupted: nothing here cancels a task.
+/// - **The first boundary that threw** is kept for `run.finished` (``firstStop``), whether
+///   it threw on entry or later (a `wait` woken by the stop, an `agents.call` whose child
+///   stopped with its caller).
+/// - **The `wait` sleep** (``sleep(for:)``) wakes as soon as a stop is requested.
+public final class BoundaryGate: Sendable {
+    /// The run's own token.
+    public let token: CancelToken
+    private let closed = Atomic<Bool>(false)
+    private let firstStopped = Mutex<Boundary?>(nil)
+
+    public init(token: CancelToken) {
+        self.token = token
+    }
+
+    /// The token a boundary checks (see the type's documentation).
+    public var effectiveToken: CancelToken { CancelToken.current ?? token }
+
+    /// The entry check every boundary shares.
+    /// - Throws: ``ToolsClosed`` once ``close()`` was called, ``AgentStopped`` once a stop
+    ///   was requested.
+    public func enter(_ boundary: Boundary) throws {
+        if closed.load(ordering: .acquiring) { throw ToolsClosed(boundary: boundary) }
+        if effectiveToken.isStopRequested { throw stopped(at: boundary) }
+    }
+
+    /// Records that `boundary` saw the stop, and returns the error it throws.
+    public func stopped(at boundary: Boundary) -> AgentStopped {
+        firstStopped.withLock { first in
+            if first == nil { first = boundary }
+        }
+        return AgentStopped(boundary: boundary)
+    }
+
+    /// The first boundary of the run that threw ``AgentStopped``, if any did.
+    public var firstStop: Boundary? { firstStopped.withLock { $0 } }
+
+    /// Ends the run's observable work: every later boundary throws ``ToolsClosed``.
+    public func close() {
+        closed.store(true, ordering: .releasing)
+    }
+
+    /// Whether ``close()`` was called.
+    public var isClosed: Bool { closed.load(ordering: .acquiring) }
+
+    /// Sleeps for `duration`, waking at once when a stop is requested, and then throws
+    /// ``AgentStopped`` at the `wait` boundary. The sleep runs in a child task that the stop
+    /// ends; the caller's task is never cancelled.
+    /// - Throws: `CancellationError` if the caller's task was cancelled (a force stop).
+    public func sleep(for duration: Duration) async throws {
+        let token = effectiveToken
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: duration) }
+            group.addTask { await token.stopRequested() }
+            await group.next()
+            group.cancelAll()
+        }
+        try Task.checkCancellation()
+        if token.isStopRequested { throw stopped(at: .wait) }
+    }
 }

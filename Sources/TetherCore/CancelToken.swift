@@ -8,7 +8,9 @@ import Synchronization
 /// stop reaches every run below the one stopped; stopping a child leaves its parent alone.
 ///
 /// Stopping never cancels a task: boundaries check the token on entry and throw
-/// ``AgentStopped``, so work already in flight (an LLM call) finishes normally.
+/// ``AgentStopped``, so work already in flight (an LLM call) finishes normally. How the
+/// boundaries use it is ``BoundaryGate``'s (`Boundary.swift`); these two files are the
+/// whole cancellation model.
 public final class CancelToken: Sendable {
     /// The token of the run the current task works for, if any.
     @TaskLocal public static var current: CancelToken?
@@ -117,47 +119,6 @@ public final class CancelToken: Sendable {
 /// A handler registered with ``CancelToken/onStop(_:)``.
 public struct StopHandlerRegistration: Sendable, Hashable {
     let id: Int
-}
-
-/// One suspended caller, woken at most once by whoever gets there first (a stop handler,
-/// a cancellation handler), even if the wake comes before the caller suspends.
-package final class OneShotWaiter: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<Void, Never>?
-        var isWoken = false
-    }
-    private let state = Mutex(State())
-
-    package init() {}
-
-    /// Suspends until ``wake()``. `arm` runs once the continuation is in place and may
-    /// return a clean-up closure, run after waking (to unregister a handler).
-    package func wait(arm: () -> (@Sendable () -> Void)?) async {
-        var cleanup: (@Sendable () -> Void)?
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let woken = state.withLock { state in
-                if state.isWoken { return true }
-                state.continuation = continuation
-                return false
-            }
-            if woken {
-                continuation.resume()
-            } else {
-                cleanup = arm()
-            }
-        }
-        cleanup?()
-    }
-
-    /// Wakes the waiter now, or makes its coming ``wait(arm:)`` return at once.
-    package func wake() {
-        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.isWoken = true
-            defer { state.continuation = nil }
-            return state.continuation
-        }
-        continuation?.resume()
-    }
 }
 
 /// Runs `operation` with `onStop` registered on the current run's token, like

@@ -25,3 +25,21 @@ public enum RunStatus: String, Sendable, Codable, CaseIterable {
     /// Whether the run is executing (`running` or `stopping`).
     public var isInFlight: Bool { !isTerminal }
 }
+
+extension RunStatus {
+    /// The chip's text label (DESIGN §2: every chip has one).
+    public var label: String {
+        switch self {
+        case .running: "Running"
+        case .stopping: "Stopping…"
+        case .succeeded: "Succeeded"
+        case .failed: "Failed"
+        case .stopped: "Stopped"
+        case .interrupted: "Interrupted"
+        }
+    }
+
+    /// What a person sees on the Stop control (and in the terminal) while a run is
+    /// `stopping` (DESIGN §5).
+    public static let stoppingNotice = "Stopping… (after current LLM call completes)"
+}

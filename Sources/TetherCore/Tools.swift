@@ -3,12 +3,6 @@
 public protocol ToolBackend: Sendable {
     /// The run these tools belong to.
     var runID: RunID { get }
-    /// The run's own token (the task-local one may be missing in detached code).
-    var token: CancelToken { get }
-    /// Whether the run's `run` method has ended; tools then throw ``ToolsClosed``.
-    var isClosed: Bool { get }
-    /// Notes the first boundary that threw ``AgentStopped`` in this run, for `run.finished`.
-    func noteStop(at boundary: Boundary)
 
     func complete(_ request: LLMRequest) async throws -> LLMResponse
     func storeValue(for key: StoreKey) async throws -> String?
@@ -24,9 +18,14 @@ public protocol ToolBackend: Sendable {
 /// boundary: it checks the stop token on entry and throws ``AgentStopped`` without doing
 /// anything observable when a stop was requested.
 public struct Tools: Sendable {
+    let gate: BoundaryGate
     let backend: any ToolBackend
 
-    public init(backend: any ToolBackend) {
+    /// - Parameters:
+    ///   - gate: the run's boundary rule (its token, and whether its tools are closed).
+    ///   - backend: what the tools do once the check let them through.
+    public init(gate: BoundaryGate, backend: any ToolBackend) {
+        self.gate = gate
         self.backend = backend
     }
 
@@ -52,14 +51,9 @@ public struct Tools: Sendable {
         try await backend.log(message, data: data)
     }
 
-    /// The one entry check every boundary shares: the tools must be open, and neither the
-    /// task's token (``CancelToken/current``) nor the run's own may be stopped.
+    /// The one entry check every boundary shares (``BoundaryGate/enter(_:)``).
     public func enter(_ boundary: Boundary) throws {
-        if backend.isClosed { throw ToolsClosed(boundary: boundary) }
-        if CancelToken.current?.isStopRequested == true || backend.token.isStopRequested {
-            backend.noteStop(at: boundary)
-            throw AgentStopped(boundary: boundary)
-        }
+        try gate.enter(boundary)
     }
 }
 

@@ -29,14 +29,8 @@ public final class EventLog: Sendable {
         var isFlushing = false
         var isClosed = false
         var failure: (any Error)?
-        var waiters: [Int: (atLeast: Int, waiter: OneShotWaiter)] = [:]
-        var nextWaiterID = 0
-
-        mutating func takeWaiters(where shouldWake: ((atLeast: Int, waiter: OneShotWaiter)) -> Bool) -> [OneShotWaiter] {
-            let woken = waiters.filter { shouldWake($0.value) }
-            for id in woken.keys { waiters[id] = nil }
-            return woken.values.map(\.waiter)
-        }
+        /// Subscribers waiting for the published count to reach a `seq`.
+        var waiters = WaiterSet<Int>()
     }
     private let state = Mutex(State())
 
@@ -96,7 +90,7 @@ public final class EventLog: Sendable {
                     state.failure = error
                     state.pending = batch + state.pending
                     state.isFlushing = false
-                    return state.takeWaiters { _ in true }
+                    return state.waiters.takeAll()
                 }
                 for waiter in woken { waiter.wake() }
                 return
@@ -104,7 +98,7 @@ public final class EventLog: Sendable {
             let woken = state.withLock { state in
                 state.published.append(contentsOf: batch)
                 let count = state.published.count
-                return state.takeWaiters { $0.atLeast <= count }
+                return state.waiters.take { $0 <= count }
             }
             for waiter in woken { waiter.wake() }
         }
@@ -116,7 +110,7 @@ public final class EventLog: Sendable {
         try? await flush()
         let woken = state.withLock { state in
             state.isClosed = true
-            return state.takeWaiters { _ in true }
+            return state.waiters.takeAll()
         }
         for waiter in woken { waiter.wake() }
     }
@@ -140,21 +134,14 @@ public final class EventLog: Sendable {
     /// Returns once an event with `seq >= n` is published, the log ends, or the calling
     /// task is cancelled.
     func waitForPublished(atLeast n: Int) async {
-        let waiter = OneShotWaiter()
-        let id: Int? = state.withLock { state in
-            guard state.published.count < n, !state.isClosed, state.failure == nil else { return nil }
-            let id = state.nextWaiterID
-            state.nextWaiterID += 1
-            state.waiters[id] = (n, waiter)
-            return id
+        await WaiterSet<Int>.suspend { waiter in
+            state.withLock { state in
+                guard state.published.count < n, !state.isClosed, state.failure == nil else { return nil }
+                return state.waiters.add(waiter, waitingFor: n)
+            }
+        } unregister: { id in
+            state.withLock { $0.waiters.remove(id) }
         }
-        guard let id else { return }
-        await withTaskCancellationHandler {
-            await waiter.wait { nil }
-        } onCancel: {
-            waiter.wake()
-        }
-        _ = state.withLock { $0.waiters.removeValue(forKey: id) }
     }
 }
 

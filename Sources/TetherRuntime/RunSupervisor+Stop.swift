@@ -20,9 +20,9 @@ extension RunSupervisor {
     ///   with the final status when the run has already ended.
     @discardableResult
     public func stop(_ id: RunID, force: Bool = false) async throws(SupervisorError) -> RunRecord {
-        guard let target = liveRun(id) else {
+        guard let target = live[id] else {
             let stored: RunRecord?
-            do { stored = try await runStore.run(id) } catch { throw .storage(String(describing: error)) }
+            do { stored = try await reads.record(id) } catch { throw .storage(String(describing: error)) }
             guard let stored else { throw .notFound(id) }
             throw .runFinished(id, stored.status)
         }
@@ -32,19 +32,18 @@ extension RunSupervisor {
     }
 
     /// Marks `target` and its live descendants `stopping`, logs one `stop.requested` naming
-    /// the target, then sets the target's token, which stops its descendants' tokens too.
-    func requestStop(_ target: LiveRun, reason: StopReason) async throws(SupervisorError) {
+    /// the target and every run that changed, then sets the target's token, which stops its
+    /// descendants' tokens too.
+    func requestStop(_ target: RunExecution, reason: StopReason) async throws(SupervisorError) {
         let now = Date()
-        switch target.transition({ $0.requestStop(at: now) }) {
+        switch target.markStopping(at: now) {
         case .alreadyFinished(let status): throw .runFinished(target.id, status)
         case .alreadyStopping: return
         case .markStopping: break
         }
         var changed = [target]
-        for descendant in subtree(of: target).dropFirst() {
-            if case .markStopping = descendant.transition({ $0.requestStop(at: now) }) {
-                changed.append(descendant)
-            }
+        for descendant in live.subtree(of: target).dropFirst() {
+            if case .markStopping = descendant.markStopping(at: now) { changed.append(descendant) }
         }
         let message =
             reason == .shutdown
@@ -52,57 +51,39 @@ extension RunSupervisor {
             : "Stop requested; the run halts at its next boundary (an LLM call in flight finishes first)"
         // A stop that cannot be logged still stops: the run then fails at its next boundary
         // with the storage error, which is no worse than stopping.
-        try? await emit(
-            target, .stopRequested, message,
-            ["reason": .string(reason.rawValue), "runIds": .array(changed.map { .string($0.id.rawValue) })])
+        try? target.emit(
+            .stopRequested, message,
+            [ProgressEvent.Key.reason: .string(reason.rawValue),
+             ProgressEvent.Key.runIDs: .array(changed.map { .string($0.id.rawValue) })])
         target.token.requestStop()
-        for run in changed { await persist(run) }
+        for run in changed { await run.persist() }
         logger.info("stop requested", metadata: ["run": "\(target.id)", "reason": "\(reason.rawValue)"])
     }
 
     /// Ends `target` and its descendants at once as `stopped` and `forced`, then cancels
-    /// their work. The supervisor writes the records here, not the cancelled task (which
-    /// could not write to a store that honours cancellation).
-    func forceStop(_ target: LiveRun) async {
-        for run in subtree(of: target).reversed() {
-            let action = run.transition({ $0.force() }) { record, action in
-                if case .markFinished = action { record.finishedAt = Date() }
-            }
-            if case .markFinished = action { await complete(run, extra: ["reason": "force"]) }
+    /// their work. The records are written here, not by the cancelled task (which could not
+    /// write to a store that honours cancellation).
+    func forceStop(_ target: RunExecution) async {
+        for run in live.subtree(of: target).reversed() {
+            await run.endForced()
         }
         target.forceSignal.open()
         logger.warning("run force-stopped", metadata: ["run": "\(target.id)"])
     }
 
-    /// `root` and every live run below it, parents before children.
-    func subtree(of root: LiveRun) -> [LiveRun] {
-        var result = [root]
-        var index = 0
-        while index < result.count {
-            let children = result[index].children.compactMap(liveRun)
-            result.append(contentsOf: children)
-            index += 1
-        }
-        return result
-    }
-}
-
-extension RunSupervisor {
     /// Stops, cooperatively, every run in flight that matches: of `agent` (if given), with
     /// `status` (if given; `running` leaves runs already stopping alone). A run whose
     /// ancestor also matches is reached through that ancestor, so each tree gets one request.
     /// - Returns: the runs asked to stop, oldest first.
     public func stopAll(agent: String? = nil, status: RunStatus? = nil) async -> [RunID] {
-        let matching = state.withLock { state in
-            state.live.values.filter { run in
-                let record = run.record
-                return record.status.isInFlight && (agent == nil || record.agent == agent)
-                    && (status == nil || record.status == status)
-            }
+        let matching = live.all.filter { run in
+            let record = run.record
+            return record.status.isInFlight && (agent == nil || record.agent == agent)
+                && (status == nil || record.status == status)
         }
         let ids = Set(matching.map(\.id))
         let targets = matching
-            .filter { run in !ancestors(of: run).contains(where: ids.contains) }
+            .filter { run in !live.ancestors(of: run).contains(where: ids.contains) }
             .sorted { $0.record.createdAt < $1.record.createdAt }
         var stopped: [RunID] = []
         for run in targets {
@@ -115,16 +96,5 @@ extension RunSupervisor {
         }
         logger.info("bulk stop", metadata: ["runs": "\(stopped.count)", "agent": "\(agent ?? "any")"])
         return stopped
-    }
-
-    /// The ids of the live runs above `run`.
-    func ancestors(of run: LiveRun) -> [RunID] {
-        var result: [RunID] = []
-        var current = run.parentID
-        while let id = current {
-            result.append(id)
-            current = liveRun(id)?.parentID
-        }
-        return result
     }
 }

@@ -5,8 +5,7 @@ import TetherCore
 public final class Condition<Value: Sendable>: Sendable {
     private struct State {
         var value: Value
-        var waiters: [Int: (predicate: @Sendable (Value) -> Bool, waiter: OneShotWaiter)] = [:]
-        var nextID = 0
+        var waiters = WaiterSet<@Sendable (Value) -> Bool>()
     }
     private let state: Mutex<State>
 
@@ -22,9 +21,7 @@ public final class Condition<Value: Sendable>: Sendable {
         let (result, woken) = state.withLock { state in
             let result = change(&state.value)
             let value = state.value
-            let ready = state.waiters.filter { $0.value.predicate(value) }
-            for id in ready.keys { state.waiters[id] = nil }
-            return (result, ready.values.map(\.waiter))
+            return (result, state.waiters.take { $0(value) })
         }
         for waiter in woken { waiter.wake() }
         return result
@@ -32,20 +29,12 @@ public final class Condition<Value: Sendable>: Sendable {
 
     /// Returns once `predicate` holds (at once if it already does), or when cancelled.
     public func wait(until predicate: @escaping @Sendable (Value) -> Bool) async {
-        let waiter = OneShotWaiter()
-        let id: Int? = state.withLock { state in
-            guard !predicate(state.value) else { return nil }
-            let id = state.nextID
-            state.nextID += 1
-            state.waiters[id] = (predicate, waiter)
-            return id
+        await WaiterSet<@Sendable (Value) -> Bool>.suspend { waiter in
+            state.withLock { state in
+                predicate(state.value) ? nil : state.waiters.add(waiter, waitingFor: predicate)
+            }
+        } unregister: { id in
+            state.withLock { $0.waiters.remove(id) }
         }
-        guard let id else { return }
-        await withTaskCancellationHandler {
-            await waiter.wait { nil }
-        } onCancel: {
-            waiter.wake()
-        }
-        _ = state.withLock { $0.waiters.removeValue(forKey: id) }
     }
 }

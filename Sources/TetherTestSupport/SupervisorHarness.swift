@@ -30,7 +30,15 @@ public func withSupervisor<T: Sendable>(
     }
 }
 
+/// Reads through the supervisor's read model, so tests say `supervisor.record(id)`.
 extension RunSupervisor {
+    public func record(_ id: RunID) async throws -> RunRecord? { try await reads.record(id) }
+    public func runs(inTree root: RunID) async throws -> [RunRecord] { try await reads.runs(inTree: root) }
+    public func subtree(of id: RunID) async throws -> [RunRecord] { try await reads.subtree(of: id) }
+    public func waitUntilFinished(_ id: RunID) async throws -> RunRecord { try await reads.waitUntilFinished(id) }
+    public func events(ofTree root: RunID, after seq: Int = 0) -> EventFeed { reads.events(ofTree: root, after: seq) }
+    public func listRuns(_ query: RunQuery) async throws -> [RunRecord] { try await reads.listRuns(query) }
+
     /// Every event of the tree rooted at `root`, once the tree has finished.
     public func allEvents(ofTree root: RunID) async throws -> [ProgressEvent] {
         var events: [ProgressEvent] = []

@@ -7,6 +7,7 @@ import TetherRuntime
 /// answered with `303` back to the run's page, so everything works without JavaScript.
 struct PagesController {
     let supervisor: RunSupervisor
+    let reads: any RunReadModel
     let screen: RunsScreen
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -25,7 +26,7 @@ struct PagesController {
         }
         var prefill: JSONValue?
         if let from = parameters["from"].flatMap({ RunID(validating: String($0)) }) {
-            prefill = try await supervisor.record(from)?.input
+            prefill = try await reads.record(from)?.input
         }
         let page = try await screen.page(agent: agent, prefill: prefill, csrfToken: context.csrfToken)
         return renderer.page("runs", page)
@@ -43,7 +44,7 @@ struct PagesController {
 
     /// The confirmation page of a bulk stop: what would be stopped, and the form that does it.
     func confirmStop(_ filter: BulkStopFilter, context: AppRequestContext) async throws -> Response {
-        let runs = try await supervisor.listRuns(RunQuery(status: filter.status, agent: filter.agent, limit: 500, includeChildren: true))
+        let runs = try await reads.listRuns(RunQuery(status: filter.status, agent: filter.agent, limit: 500, includeChildren: true))
             .filter(\.status.isInFlight)
         let subject = filter.agent.map { "of agent \($0)" } ?? "of every agent"
         let summary = runs.isEmpty
@@ -58,7 +59,7 @@ struct PagesController {
 
     /// `GET /runs/{id}` for a browser: the screen focused on the run.
     func runPage(_ id: RunID, request: Request, context: AppRequestContext) async throws -> Response {
-        guard let record = try await supervisor.record(id) else { throw APIError(.notFound, "no run has the id \(id)") }
+        guard let record = try await reads.record(id) else { throw APIError(.notFound, "no run has the id \(id)") }
         var notice: String?
         if request.uri.queryParameters["notice"] == "finished" {
             notice = "Stop arrived after the run had already finished (\(ChipView(record.status).label.lowercased()))."

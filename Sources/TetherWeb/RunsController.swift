@@ -2,13 +2,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import TetherAgents
 import TetherCore
 import TetherRuntime
 
 /// The JSON API of runs (DESIGN §4).
 struct RunsController {
     let supervisor: RunSupervisor
+    let reads: any RunReadModel
     let events: EventStream
     let pages: PagesController
 
@@ -52,7 +52,7 @@ struct RunsController {
         let parameters = request.uri.queryParameters
         let query = try RunListQuery { parameters[$0[...]].map(String.init) }
         if request.prefersHTML { return try await pages.listPage(query, request: request, context: context) }
-        var runs = try await supervisor.listRuns(query.runQuery(limit: query.limit + 1))
+        var runs = try await reads.listRuns(query.runQuery(limit: query.limit + 1))
         var next: String?
         if runs.count > query.limit {
             runs.removeLast(runs.count - query.limit)
@@ -65,18 +65,18 @@ struct RunsController {
     @Sendable func show(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.runID(context)
         if request.prefersHTML { return try await pages.runPage(id, request: request, context: context) }
-        let subtree = try await supervisor.subtree(of: id)
+        let subtree = try await reads.subtree(of: id)
         guard let record = subtree.first else { throw APIError(.notFound, "no run has the id \(id)") }
         let members = Set(subtree.map(\.id))
-        let events = try await supervisor.loggedEvents(ofTree: record.rootRunID).filter { members.contains($0.runID) }
+        let events = try await reads.loggedEvents(ofTree: record.rootRunID).filter { members.contains($0.runID) }
         return try .json(RunDetail(record: record, runs: Array(subtree.dropFirst()), events: events))
     }
 
     /// `GET /runs/{id}/events` → SSE.
     @Sendable func stream(request: Request, context: AppRequestContext) async throws -> Response {
         let id = try Self.runID(context)
-        guard let record = try await supervisor.record(id) else { throw APIError(.notFound, "no run has the id \(id)") }
-        let last = try await supervisor.lastSeq(ofTree: record.rootRunID)
+        guard let record = try await reads.record(id) else { throw APIError(.notFound, "no run has the id \(id)") }
+        let last = try await reads.lastSeq(ofTree: record.rootRunID)
         let cursor: Int
         if let header = request.headers[HTTPField.Name("Last-Event-ID")!] {
             cursor = try Self.position(header, named: "Last-Event-ID", last: last)
@@ -139,7 +139,7 @@ struct RunsController {
         }
         var record = try await supervisor.stop(id, force: force)
         if let wait, !record.status.isTerminal {
-            record = try await Self.waitForEnd(of: id, within: wait, supervisor: supervisor) ?? record
+            record = try await Self.waitForEnd(of: id, within: wait, reads: reads) ?? record
         }
         return try .json(
             StopAnswer(runId: id, status: record.status, forced: record.forced),
@@ -150,9 +150,9 @@ struct RunsController {
     static let maxStopWait = 300.0
 
     /// The run's final record if it ends within `limit`, else `nil`.
-    static func waitForEnd(of id: RunID, within limit: Duration, supervisor: RunSupervisor) async throws -> RunRecord? {
+    static func waitForEnd(of id: RunID, within limit: Duration, reads: any RunReadModel) async throws -> RunRecord? {
         await withTaskGroup(of: RunRecord?.self) { group in
-            group.addTask { try? await supervisor.waitUntilFinished(id) }
+            group.addTask { try? await reads.waitUntilFinished(id) }
             group.addTask {
                 try? await Task.sleep(for: limit)
                 return nil

@@ -7,17 +7,17 @@ import TetherCore
 final class CountingBackend: ToolBackend {
     let runID = RunID()
     let token: CancelToken
-    let closed: Bool
+    let gate: BoundaryGate
     let reached = Mutex<[String]>([])
-    let noted = Mutex<[Boundary]>([])
 
     init(token: CancelToken = CancelToken(), closed: Bool = false) {
         self.token = token
-        self.closed = closed
+        gate = BoundaryGate(token: token)
+        if closed { gate.close() }
     }
 
-    var isClosed: Bool { closed }
-    func noteStop(at boundary: Boundary) { noted.withLock { $0.append(boundary) } }
+    /// The tools of this backend's run.
+    var tools: Tools { Tools(gate: gate, backend: self) }
     private func reach(_ name: String) { reached.withLock { $0.append(name) } }
 
     func complete(_ request: LLMRequest) async throws -> LLMResponse {
@@ -47,7 +47,7 @@ final class CountingBackend: ToolBackend {
 
     @Test func everyToolRunsWhileNoStopWasRequested() async throws {
         let backend = CountingBackend()
-        let tools = Tools(backend: backend)
+        let tools = backend.tools
         for (_, use) in Self.boundaries { try await use(tools) }
         #expect(backend.reached.withLock { $0 } == ["llm", "get", "set", "delete", "list", "call", "wait"])
     }
@@ -55,17 +55,17 @@ final class CountingBackend: ToolBackend {
     @Test func everyToolThrowsOnEntryOnceTheRunsTokenIsStopped() async {
         let backend = CountingBackend()
         backend.token.requestStop()
-        let tools = Tools(backend: backend)
+        let tools = backend.tools
         for (boundary, use) in Self.boundaries {
             await #expect(throws: AgentStopped(boundary: boundary)) { try await use(tools) }
         }
         #expect(backend.reached.withLock { $0 }.isEmpty, "nothing observable happened")
-        #expect(backend.noted.withLock { $0 }.first == .llm)
+        #expect(backend.gate.firstStop == .llm)
     }
 
     @Test func theTaskLocalTokenStopsToolsToo() async {
         let backend = CountingBackend()
-        let tools = Tools(backend: backend)
+        let tools = backend.tools
         let outer = CancelToken()
         outer.requestStop()
         await CancelToken.$current.withValue(outer) {
@@ -75,14 +75,14 @@ final class CountingBackend: ToolBackend {
     }
 
     @Test func closedToolsThrowToolsClosed() async {
-        let tools = Tools(backend: CountingBackend(closed: true))
+        let tools = CountingBackend(closed: true).tools
         await #expect(throws: ToolsClosed(boundary: .store)) { try await tools.store.set("k", to: "v") }
     }
 
     @Test func logIsNotABoundary() async throws {
         let backend = CountingBackend()
         backend.token.requestStop()
-        try await Tools(backend: backend).log("tidying up")
+        try await backend.tools.log("tidying up")
         #expect(backend.reached.withLock { $0 } == ["log"])
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import Foundation
 import GRDB
 import Testing
@@ -60,7 +61,7 @@ import TetherTestSupport
         let (_, runStore2, dataStore2) = try stores(folder)
         let reader = AgentDescriptor.closure("reader") { _, tools in .string(try await tools.store.get("kept/answer") ?? "missing") }
         try await withSupervisor(agents: [reader], llm: SimulatedLLM(latency: .zero), runStore: runStore2, dataStore: dataStore2) { supervisor in
-            #expect(try await supervisor.recoverInterruptedRuns() == 0)
+            #expect(try await RunRecovery(store: runStore2, logger: Logger(label: "test")).markInterrupted() == 0)
             let tree = try await supervisor.runs(inTree: root)
             #expect(tree.map(\.status) == [.succeeded, .succeeded])
             let all = try await supervisor.allEvents(ofTree: root)
@@ -83,8 +84,9 @@ import TetherTestSupport
         try await runStore.insertRun(child)
         try await runStore.appendEvents([event(1, root.id, .runStarted), event(2, root.id, .agentCalled), event(3, child.id, .runStarted)], tree: root.id)
         try await withSupervisor(agents: [], llm: GatedLLM(), runStore: runStore, dataStore: dataStore) { supervisor in
-            #expect(try await supervisor.recoverInterruptedRuns() == 2)
-            #expect(try await supervisor.recoverInterruptedRuns() == 0)
+            let recovery = RunRecovery(store: runStore, logger: Logger(label: "test"))
+            #expect(try await recovery.markInterrupted() == 2)
+            #expect(try await recovery.markInterrupted() == 0)
             for id in [root.id, child.id] {
                 let recovered = try #require(try await supervisor.record(id))
                 #expect(recovered.status == .interrupted && recovered.finishedAt != nil)

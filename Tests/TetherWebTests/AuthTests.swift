@@ -76,7 +76,7 @@ import TetherWeb
         var configuration = testConfiguration()
         configuration.host = "0.0.0.0"
         await #expect {
-            _ = try await buildServer(configuration, dependencies: ServerDependencies(storage: .memory))
+            _ = try await buildApplication(configuration, dependencies: ServerDependencies(storage: .memory))
         } throws: { error in
             String(describing: error).contains("TETHER_API_TOKEN")
         }

@@ -44,13 +44,11 @@ struct SSEReader {
 @Suite struct LiveStreamTests {
     @Test func liveStatusFramesAndKeepAlivesArriveAsTheyHappen() async throws {
         let llm = GatedLLM()
-        try await withServer(.live, agents: TestAgents.all, llm: llm, keepAlive: .milliseconds(100)) { client, supervisor in
-            let port = try #require(client.port)
-            let id = try await client.startRun("parent")
+        try await withLiveServer(agents: TestAgents.all, llm: llm, keepAlive: .milliseconds(100)) { server, supervisor in
+            let id = try await server.startRun("parent")
             try await withTimeout { await llm.waitForCalls(1) }
-            try await withHTTPClient { http in
-                let response = try await http.execute(
-                    HTTPClientRequest(url: "http://127.0.0.1:\(port)/runs/\(id)/events"), timeout: .seconds(60))
+            do {
+                let response = try await server.get("/runs/\(id)/events")
                 #expect(response.headers["Content-Type"].first == "text/event-stream")
                 let all = try await withTimeout(seconds: 60, "the stream's frames") {
                     var reader = SSEReader(response)
@@ -58,7 +56,7 @@ struct SSEReader {
                     let statuses = opening.ofEvent("status").compactMap { $0.json?["status"] }
                     #expect(Array(statuses.prefix(2)) == ["running", "running"], "parent and child, before any replay")
 
-                    try await client.execute(uri: "/runs/\(id)/stop", method: .post) { #expect($0.status == .accepted) }
+                    #expect(try await server.post("/runs/\(id)/stop").status == .accepted)
                     let stopping = try await reader.read { $0.event == "status" && $0.json?["status"] == "stopping" }
                     #expect(stopping.contains { $0.event == "progress" && $0.json?["kind"] == "stop.requested" })
 
@@ -75,14 +73,12 @@ struct SSEReader {
 
     @Test func aSubscriberThatDisconnectsNeverStopsTheRun() async throws {
         let llm = GatedLLM()
-        try await withServer(.live, agents: TestAgents.all, llm: llm) { client, supervisor in
-            let port = try #require(client.port)
-            let id = try await client.startRun("one-call")
+        try await withLiveServer(agents: TestAgents.all, llm: llm) { server, supervisor in
+            let id = try await server.startRun("one-call")
             try await withTimeout { await llm.waitForCalls(1) }
-            try await withHTTPClient { http in
+            do {
                 let reading = Task {
-                    let response = try await http.execute(
-                        HTTPClientRequest(url: "http://127.0.0.1:\(port)/runs/\(id)/events"), timeout: .seconds(60))
+                    let response = try await server.get("/runs/\(id)/events")
                     var reader = SSEReader(response)
                     return try await reader.next()
                 }

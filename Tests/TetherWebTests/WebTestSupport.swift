@@ -34,15 +34,22 @@ func withServer<T: Sendable>(
     storage: Storage = .memory,
     _ body: @escaping @Sendable (any TestClientProtocol, RunSupervisor) async throws -> T
 ) async throws -> T {
-    let server = try await buildServer(
-        configuration,
-        dependencies: ServerDependencies(
-            storage: storage, swiftAgents: agents, llm: llm, keepAliveInterval: keepAlive,
-            templatesDirectory: packageRoot.appendingPathComponent("Templates").path,
-            publicDirectory: packageRoot.appendingPathComponent("Public").path,
-            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }))
-    let supervisor = server.supervisor
-    return try await server.application().test(mode) { client in try await body(client, supervisor) }
+    let app = try await buildApplication(
+        configuration, dependencies: testDependencies(agents: agents, llm: llm, keepAlive: keepAlive, storage: storage))
+    let supervisor = app.supervisor
+    return try await app.test(mode) { client in try await body(client, supervisor) }
+}
+
+/// The dependencies of a test server: the package's templates and assets, no logging.
+func testDependencies(
+    agents: [AgentDescriptor], llm: (any LLMClient)?, keepAlive: Duration = .seconds(15), storage: Storage = .memory,
+    onListening: (@Sendable (Int) async -> Void)? = nil
+) -> ServerDependencies {
+    ServerDependencies(
+        storage: storage, swiftAgents: agents, llm: llm, keepAliveInterval: keepAlive,
+        templatesDirectory: packageRoot.appendingPathComponent("Templates").path,
+        publicDirectory: packageRoot.appendingPathComponent("Public").path,
+        logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, onListening: onListening)
 }
 
 extension TestClientProtocol {

@@ -7,13 +7,6 @@ struct ChipView: Sendable {
 
     init(_ status: RunStatus) {
         self.status = status.rawValue
-        label = switch status {
-        case .running: "Running"
-        case .stopping: "Stopping…"
-        case .succeeded: "Succeeded"
-        case .failed: "Failed"
-        case .stopped: "Stopped"
-        case .interrupted: "Interrupted"
-        }
+        label = status.label
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Mustache
+import TetherApp
 
 /// Renders the screen's Mustache templates, loaded once at start-up.
 ///
@@ -15,16 +16,16 @@ struct PageRenderer: Sendable {
 
     /// Loads `directory` and checks that every template the screen needs is there (a missing
     /// folder loads no template, without an error).
-    static func load(templates directory: String, assets: String) async throws -> PageRenderer {
+    static func load(templates directory: String, assets: String) async throws(StartupError) -> PageRenderer {
         let library: MustacheLibrary
         do {
             library = try await MustacheLibrary(directory: directory)
         } catch {
-            throw ServerSetupError("the templates in \(directory) could not be read: \(error)")
+            throw StartupError("the templates in \(directory) could not be read: \(error)")
         }
         let missing = requiredTemplates.filter { library.getTemplate(named: $0) == nil }
         guard missing.isEmpty else {
-            throw ServerSetupError(
+            throw StartupError(
                 "the templates folder \(directory) lacks \(missing.map { "\($0).mustache" }.joined(separator: ", ")); start Tether from its package folder or set the templates path")
         }
         return PageRenderer(library: library, assetVersion: Self.version(of: assets))

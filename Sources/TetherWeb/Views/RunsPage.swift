@@ -95,7 +95,7 @@ struct StopControl: Sendable {
     var isForceOffered: Bool
     var forceAction: String
 
-    static let stoppingLabel = "Stopping… (after current LLM call completes)"
+    static let stoppingLabel = RunStatus.stoppingNotice
 
     static func none() -> StopControl {
         StopControl(action: "/", isDisabled: true, label: "Stop", isForceOffered: false, forceAction: "/")

@@ -1,10 +1,10 @@
 import Foundation
 import TetherCore
-import TetherRuntime
 
 /// Builds the Runs screen's view from the supervisor's state.
 struct RunsScreen: Sendable {
-    let supervisor: RunSupervisor
+    let agents: AgentRegistry
+    let reads: any RunReadModel
     let renderer: PageRenderer
     let grace: Duration
     let isSimulated: Bool
@@ -16,13 +16,13 @@ struct RunsScreen: Sendable {
         agent selected: String? = nil, focus: RunRecord? = nil, prefill: JSONValue? = nil, csrfToken: String,
         notice: String? = nil, formError: String? = nil
     ) async throws -> RunsPage {
-        let agents = supervisor.agents.all
-        let formAgent = selected ?? focus?.agent ?? agents.first?.name
-        let descriptor = formAgent.flatMap { supervisor.agents[$0] }
-        let form = descriptor.map { descriptor in
+        let all = agents.all
+        let formAgent = selected ?? focus?.agent ?? all.first?.name
+        var form: RunForm?
+        if let descriptor = formAgent.flatMap({ agents[$0] }) {
             let fields = (descriptor.input ?? []).map { Self.field($0, value: (prefill ?? focus?.input)?[$0.name]) }
-            let inFlight = supervisor.inFlightCount(agent: descriptor.name)
-            return RunForm(
+            let inFlight = try await reads.inFlightCount(agent: descriptor.name)
+            form = RunForm(
                 agent: descriptor.name, description: descriptor.description, fields: fields, hasFields: !fields.isEmpty,
                 stopAllURL: inFlight > 0 ? "/runs/stop?agent=\(BulkStopFilter.escape(descriptor.name))" : nil,
                 inFlightLabel: inFlight == 1 ? "1 run in flight" : "\(inFlight) runs in flight")
@@ -33,11 +33,11 @@ struct RunsScreen: Sendable {
             panel = try await runPanel(focus)
             stop = StopControl(for: focus, grace: grace, now: Date())
         }
-        let recent = try await supervisor.listRuns(RunQuery(limit: Self.recentCount)).map { Self.row($0, current: focus?.rootRunID) }
+        let recent = try await reads.listRuns(RunQuery(limit: Self.recentCount)).map { Self.row($0, current: focus?.rootRunID) }
         let title = focus.map { "\($0.agent) · \(ChipView($0.status).label) — Tether" } ?? "Runs — Tether"
         return RunsPage(
             title: title, csrfToken: csrfToken, assetVersion: renderer.assetVersion, isSimulated: isSimulated,
-            agents: agents.map { AgentLink(name: $0.name, description: $0.description, url: "/?agent=\($0.name)", isSelected: $0.name == formAgent) },
+            agents: all.map { AgentLink(name: $0.name, description: $0.description, url: "/?agent=\($0.name)", isSelected: $0.name == formAgent) },
             form: form, run: panel, stop: stop, recent: recent, hasRecent: !recent.isEmpty, notice: notice,
             formError: formError, refreshes: focus?.status.isInFlight ?? false, history: nil)
     }
@@ -52,7 +52,7 @@ struct RunsScreen: Sendable {
     /// The history page: one page of runs for `query`, with links to filter and to page on.
     func historyPage(_ query: RunListQuery, csrfToken: String, notice: String?) async throws -> RunsPage {
         var page = try await self.page(csrfToken: csrfToken, notice: notice)
-        var runs = try await supervisor.listRuns(query.runQuery(limit: query.limit + 1))
+        var runs = try await reads.listRuns(query.runQuery(limit: query.limit + 1))
         var older: String?
         if runs.count > query.limit {
             runs.removeLast(runs.count - query.limit)
@@ -62,7 +62,7 @@ struct RunsScreen: Sendable {
         var stopAll: String?
         var stopAllLabel = ""
         if let agent = query.agent {
-            let count = supervisor.inFlightCount(agent: agent)
+            let count = try await reads.inFlightCount(agent: agent)
             if count > 0 {
                 stopAll = "/runs/stop?agent=\(BulkStopFilter.escape(agent))"
                 stopAllLabel = "Stop all \(count) in-flight runs of \(agent)…"
@@ -76,7 +76,7 @@ struct RunsScreen: Sendable {
                     label: status.map { ChipView($0).label } ?? "All", url: "/runs?" + link.link(cursor: nil),
                     isSelected: status == query.status)
             },
-            agentOptions: supervisor.agents.all.map { AgentOption(name: $0.name, isSelected: $0.name == query.agent) },
+            agentOptions: agents.all.map { AgentOption(name: $0.name, isSelected: $0.name == query.agent) },
             runs: runs.map { Self.row($0) }, hasRuns: !runs.isEmpty, olderURL: older,
             newestURL: query.before == nil ? nil : "/runs?" + query.link(cursor: nil), stopAllURL: stopAll,
             stopAllLabel: stopAllLabel)
@@ -85,10 +85,10 @@ struct RunsScreen: Sendable {
     }
 
     func runPanel(_ record: RunRecord) async throws -> RunPanel {
-        let subtree = try await supervisor.subtree(of: record.id)
+        let subtree = try await reads.subtree(of: record.id)
         let depths = Dictionary(uniqueKeysWithValues: subtree.map { ($0.id, $0.depth - record.depth) })
         let statuses = Dictionary(uniqueKeysWithValues: subtree.map { ($0.id, $0.status) })
-        let events = try await supervisor.loggedEvents(ofTree: record.rootRunID).filter { depths[$0.runID] != nil }
+        let events = try await reads.loggedEvents(ofTree: record.rootRunID).filter { depths[$0.runID] != nil }
         let inFlight = Self.stepsInFlight(events, statuses: statuses)
         let rows = events.map { event in
             EventRow(
@@ -96,7 +96,7 @@ struct RunsScreen: Sendable {
                 time: Self.clock(event.at), at: APIJSON.timestamp(event.at), kind: event.kind.rawValue,
                 message: event.message, detail: Self.detail(of: event), isInFlight: inFlight.contains(event.seq))
         }
-        let order = supervisor.agents[record.agent]?.input?.map(\.name) ?? []
+        let order = agents[record.agent]?.input?.map(\.name) ?? []
         let members = record.input.objectValue ?? [:]
         let names = order.filter { members[$0] != nil } + members.keys.filter { !order.contains($0) }.sorted()
         let graceSeconds = Int(grace.components.seconds)
@@ -116,18 +116,10 @@ struct RunsScreen: Sendable {
             hasSubRuns: subtree.count > 1)
     }
 
-    /// The `seq` of each step still in flight: an `llm.started` with no answer yet, or a
-    /// `wait` with nothing after it, in a run that has not ended.
+    /// The `seq` of each step still in flight (``Swift/Sequence/openSteps()``) in a run that
+    /// has not ended.
     static func stepsInFlight(_ events: [ProgressEvent], statuses: [RunID: RunStatus]) -> Set<Int> {
-        var open: [RunID: Int] = [:]
-        for event in events {
-            switch event.kind {
-            case .llmStarted, .wait: open[event.runID] = event.seq
-            case .agentCalled, .stopRequested, .log: break
-            default: open[event.runID] = nil
-            }
-        }
-        return Set(open.filter { statuses[$0.key]?.isInFlight == true }.values)
+        Set(events.openSteps().filter { statuses[$0.key]?.isInFlight == true }.values)
     }
 
     static func detail(of event: ProgressEvent) -> String? {

@@ -1,10 +1,10 @@
-import TetherCore
+
 
 /// JSON as written, keeping the order of object members.
 ///
 /// Agent definitions need it: the order of `"input"` fields is the order of the form, and
 /// Foundation's decoders keep no member order. Parse errors give a line and column.
-indirect enum JSONNode: Sendable, Equatable {
+package indirect enum JSONNode: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -12,12 +12,12 @@ indirect enum JSONNode: Sendable, Equatable {
     case array([JSONNode])
     case object([(key: String, value: JSONNode)])
 
-    static func == (lhs: JSONNode, rhs: JSONNode) -> Bool {
+    package static func == (lhs: JSONNode, rhs: JSONNode) -> Bool {
         lhs.value == rhs.value
     }
 
     /// The same value without member order.
-    var value: JSONValue {
+    package var value: JSONValue {
         switch self {
         case .null: .null
         case .bool(let flag): .bool(flag)
@@ -31,7 +31,7 @@ indirect enum JSONNode: Sendable, Equatable {
 
     /// Parses one JSON document.
     /// - Throws: ``JSONSyntaxError`` with the line and column of the problem.
-    static func parse(_ text: String) throws(JSONSyntaxError) -> JSONNode {
+    package static func parse(_ text: String) throws(JSONSyntaxError) -> JSONNode {
         var parser = JSONNodeParser(bytes: Array(text.utf8))
         let node = try parser.parseValue(depth: 0)
         parser.skipWhitespace()

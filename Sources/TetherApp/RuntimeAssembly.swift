@@ -1,0 +1,111 @@
+import AsyncHTTPClient
+import Logging
+import ServiceLifecycle
+import TetherAgents
+import TetherCore
+import TetherOpenAI
+import TetherRuntime
+import TetherSQLite
+
+/// Where a Tether process keeps runs, events and the data store.
+public enum Storage: Sendable {
+    /// SQLite in `TETHER_DATA_DIR` (the embedded default).
+    case sqlite
+    /// Memory only: nothing survives the process (tests, `tether run`).
+    case memory
+    /// Stores of the caller's (tests that inject faults).
+    case custom(runStore: any RunStore, dataStore: any DataStore)
+}
+
+/// The runtime of a Tether process, put together from its settings in one place: the
+/// storage (opened, and recovered from what a previous process left in flight), the
+/// retention service, the LLM provider (and the HTTP client it needs, as a service to shut
+/// down), the agents and the supervisor. `tether serve` and `tether run` both start here.
+public struct RuntimeAssembly: Sendable {
+    public let supervisor: RunSupervisor
+    /// Services that must outlive the supervisor's runs (the LLM's HTTP client, retention):
+    /// run them before the supervisor in a group, so they shut down after it.
+    public let services: [any Service]
+    public let agents: DefinitionLoadResult
+    public let dataStore: any DataStore
+    /// Whether runs use the simulated provider (the screen says so).
+    public let isSimulated: Bool
+
+    /// Builds the runtime. Definitions that fail to load are logged and left out; runs the
+    /// store holds as still in flight are marked `interrupted` before any new run can start.
+    /// - Parameters:
+    ///   - swiftAgents: agents written in Swift, registered besides the definitions.
+    ///   - override: an LLM to use instead of the one the settings name (tests).
+    /// - Throws: ``StartupError`` when the storage cannot be opened or recovered.
+    public static func build(
+        configuration: AppConfiguration,
+        storage: Storage,
+        swiftAgents: [AgentDescriptor] = [],
+        llm override: (any LLMClient)? = nil,
+        logger: Logger
+    ) async throws(StartupError) -> RuntimeAssembly {
+        let (runStore, dataStore) = try openStorage(storage, configuration: configuration, logger: logger)
+        do {
+            try await RunRecovery(store: runStore, logger: logger).markInterrupted()
+        } catch {
+            throw StartupError("the runs left by the previous process could not be recovered: \(error)")
+        }
+        let loaded = DefinitionLoader.load(directory: configuration.agentsDirectory, otherAgents: swiftAgents)
+        if loaded.rejected.isEmpty {
+            logger.info("\(loaded.summary)")
+        } else {
+            logger.warning("\(loaded.summary)")
+        }
+        var services: [any Service] = []
+        let llm: any LLMClient
+        if let override {
+            llm = override
+        } else if let openAI = configuration.openAI {
+            let clientService = HTTPClientService(logger: logger)
+            services.append(clientService)
+            llm = OpenAIClient(configuration: openAI, httpClient: clientService.client)
+        } else {
+            llm = SimulatedLLM(latency: configuration.simulatedLatency)
+        }
+        if let days = configuration.retentionDays {
+            services.append(RetentionService(store: runStore, retention: .seconds(days * 86_400), logger: logger))
+        }
+        let supervisor = RunSupervisor(
+            configuration: configuration.supervisor,
+            registry: AgentRegistry(swiftAgents + loaded.descriptors),
+            runStore: runStore, dataStore: dataStore, llm: llm, logger: logger)
+        return RuntimeAssembly(
+            supervisor: supervisor, services: services, agents: loaded, dataStore: dataStore,
+            isSimulated: override == nil && configuration.llm == .simulated)
+    }
+
+    private static func openStorage(
+        _ storage: Storage, configuration: AppConfiguration, logger: Logger
+    ) throws(StartupError) -> (any RunStore, any DataStore) {
+        switch storage {
+        case .sqlite:
+            let database: SQLiteDatabase
+            do {
+                database = try SQLiteDatabase.open(directory: configuration.dataDirectory)
+            } catch {
+                throw StartupError(error.description)
+            }
+            logger.info("storing runs in \(database.path)")
+            return (SQLiteRunStore(database: database), SQLiteDataStore(database: database))
+        case .memory:
+            return (MemoryRunStore(), MemoryDataStore())
+        case .custom(let runs, let data):
+            return (runs, data)
+        }
+    }
+}
+
+/// Settings or files a Tether process cannot start with; its description is the one line
+/// `tether` prints before exiting.
+public struct StartupError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

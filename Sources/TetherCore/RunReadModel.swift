@@ -1,0 +1,40 @@
+import Foundation
+
+/// The questions the HTTP layer and clients ask about runs, with the answer each must give:
+/// the live state of a run in flight, the stored state of one that ended.
+///
+/// One process answers them from its own runs and its store (`LocalRunReads` in
+/// TetherRuntime); a second implementation can answer them for several instances sharing a
+/// database, without the web layer changing.
+public protocol RunReadModel: Sendable {
+    /// One run's current record, or `nil` for an unknown id.
+    func record(_ id: RunID) async throws -> RunRecord?
+    /// Every run of the tree rooted at `root`, the root first, then by creation.
+    func runs(inTree root: RunID) async throws -> [RunRecord]
+    /// The run `id` and every run below it, parents first (empty for an unknown id).
+    func subtree(of id: RunID) async throws -> [RunRecord]
+    /// A page of runs, newest first.
+    func listRuns(_ query: RunQuery) async throws -> [RunRecord]
+    /// How many runs of `agent` are in flight (roots and children).
+    func inFlightCount(agent: String) async throws -> Int
+    /// The tree's events after `seq`: those logged so far, then each new one, ending after
+    /// the tree's last event.
+    func events(ofTree root: RunID, after seq: Int) -> EventFeed
+    /// Every event the tree has logged so far, without waiting for more.
+    func loggedEvents(ofTree root: RunID) async throws -> [ProgressEvent]
+    /// The highest `seq` the tree has logged (0 for none).
+    func lastSeq(ofTree root: RunID) async throws -> Int
+    /// The `run.finished` event of run `id` in the tree rooted at `root`, once logged.
+    func finishedEvent(of id: RunID, inTree root: RunID) async throws -> ProgressEvent?
+    /// Waits until run `id` is terminal and returns its final record.
+    /// - Throws: `CancellationError` if the waiting task is cancelled first; an error of the
+    ///   implementation's for an unknown id.
+    func waitUntilFinished(_ id: RunID) async throws -> RunRecord
+}
+
+extension RunReadModel {
+    /// The tree's events from the start (see ``events(ofTree:after:)``).
+    public func events(ofTree root: RunID) -> EventFeed {
+        events(ofTree: root, after: 0)
+    }
+}

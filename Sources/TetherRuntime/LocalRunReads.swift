@@ -1,0 +1,74 @@
+import TetherCore
+
+/// The ``RunReadModel`` of one process: a run in flight is read from its live execution,
+/// its tree's events from the live log while the tree runs, and everything else from the
+/// store.
+public struct LocalRunReads: RunReadModel {
+    let live: LiveRuns
+    let hub: EventHub
+    let store: any RunStore
+
+    public func record(_ id: RunID) async throws -> RunRecord? {
+        if let run = live[id] { return run.record }
+        if let unsaved = live.unsavedRecord(id) { return unsaved }
+        return try await store.run(id)
+    }
+
+    public func runs(inTree root: RunID) async throws -> [RunRecord] {
+        try await store.runs(inTree: root).map(current)
+    }
+
+    public func subtree(of id: RunID) async throws -> [RunRecord] {
+        guard let record = try await record(id) else { return [] }
+        return try await store.subtree(of: id, inTree: record.rootRunID).map(current)
+    }
+
+    public func listRuns(_ query: RunQuery) async throws -> [RunRecord] {
+        try await store.listRuns(query).map(current)
+    }
+
+    public func inFlightCount(agent: String) async throws -> Int {
+        live.all.filter { $0.record.agent == agent && $0.record.status.isInFlight }.count
+    }
+
+    public func events(ofTree root: RunID, after seq: Int) -> EventFeed {
+        EventFeed(hub.events(ofTree: root, after: seq))
+    }
+
+    public func loggedEvents(ofTree root: RunID) async throws -> [ProgressEvent] {
+        if let log = hub.log(of: root) { return log.read(after: 0, limit: .max).events }
+        var events: [ProgressEvent] = []
+        while true {
+            let page = try await store.events(inTree: root, after: events.last?.seq ?? 0, limit: 1024)
+            if page.isEmpty { return events }
+            events += page
+        }
+    }
+
+    public func lastSeq(ofTree root: RunID) async throws -> Int {
+        if let log = hub.log(of: root) { return log.lastSeq }
+        return try await store.lastSeq(inTree: root)
+    }
+
+    public func finishedEvent(of id: RunID, inTree root: RunID) async throws -> ProgressEvent? {
+        if let log = hub.log(of: root) {
+            return log.read(after: 0, limit: .max).events.last { $0.kind == .runFinished && $0.runID == id }
+        }
+        return try await store.finishedEvent(of: id, inTree: root)
+    }
+
+    /// - Throws: ``SupervisorError/notFound(_:)`` for an unknown id.
+    public func waitUntilFinished(_ id: RunID) async throws -> RunRecord {
+        if let run = live[id] {
+            await run.finished.wait()
+            try Task.checkCancellation()
+        }
+        guard let record = try await record(id) else { throw SupervisorError.notFound(id) }
+        return record
+    }
+
+    /// The live record of a stored one, while its run is in flight.
+    private func current(_ stored: RunRecord) -> RunRecord {
+        live[stored.id]?.record ?? stored
+    }
+}

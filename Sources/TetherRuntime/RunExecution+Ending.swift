@@ -1,0 +1,107 @@
+import Foundation
+import TetherCore
+
+extension RunExecution {
+    /// Marks the run `stopping` if it is `running`; returns what the state machine said.
+    func markStopping(at date: Date) -> RunLifecycle.StopAction {
+        transition { $0.requestStop(at: date) }
+    }
+
+    /// Ends the run at once as `stopped` and `forced` (a force stop); its work is cancelled
+    /// by whoever opens the force signal. Does nothing to a run already ended.
+    func endForced() async {
+        let action = transition({ $0.force() }) { record, action in
+            if case .markFinished = action { record.finishedAt = Date() }
+        }
+        if case .markFinished = action { await complete(extra: ["reason": "force"]) }
+    }
+
+    /// Ends the run at once as `interrupted` (shutdown past the grace period).
+    func endInterrupted() async {
+        let action = transition({ $0.interrupt() }) { record, action in
+            guard case .markFinished = action else { return }
+            record.finishedAt = Date()
+            record.error = "interrupted: the server shut down before the run stopped"
+        }
+        if case .markFinished = action { await complete(extra: ["reason": "shutdown"]) }
+    }
+
+    /// Logs `run.finished` (durably) with the final status, result and error, persists the
+    /// terminal record, and lets go of the run (and of its tree, for a root). Called once per
+    /// run, by whoever made it terminal.
+    func complete(extra: [String: JSONValue] = [:]) async {
+        let record = self.record
+        let event = Self.finishedEvent(of: record, stopBoundary: gate.firstStop, extra: extra)
+        do {
+            try log.append(EventDraft(runID: id, kind: .runFinished, message: event.message, data: event.data))
+            try await log.flush()
+        } catch {
+            environment.logger.error("could not log run.finished", metadata: ["run": "\(id)", "error": "\(error)"])
+        }
+        let persisted = await persist()
+        token.detachFromParent()
+        // The store could not take the final record: keep it, so the run does not read as
+        // still running (a restart marks it interrupted).
+        environment.live.remove(self, unsaved: persisted ? nil : record)
+        if isRoot {
+            await log.close()
+            environment.hub.retire(root: id)
+        }
+        finished.open()
+        environment.logger.info(
+            "run finished",
+            metadata: ["run": "\(id)", "agent": "\(record.agent)", "status": "\(record.status.rawValue)"])
+    }
+
+    /// The message and data of a terminal record's `run.finished` event (DESIGN §3): the
+    /// status, the result or error, and for a stopped run the boundary that threw.
+    static func finishedEvent(
+        of record: RunRecord, stopBoundary: Boundary?, extra: [String: JSONValue]
+    ) -> (message: String, data: [String: JSONValue]) {
+        typealias Key = ProgressEvent.Key
+        var data = extra
+        data[Key.status] = .string(record.status.rawValue)
+        var message: String
+        switch record.status {
+        case .succeeded:
+            message = "Run succeeded"
+            data[Key.result] = record.result ?? .null
+        case .failed: message = "Run failed: \(record.error ?? "unknown error")"
+        case .stopped:
+            if record.forced {
+                message = "Run force-stopped"
+            } else if let stopBoundary {
+                data[Key.boundary] = .string(stopBoundary.rawValue)
+                message = "Run stopped at the \(stopBoundary.rawValue) boundary"
+            } else {
+                message = "Run stopped"
+            }
+        case .interrupted: message = "Run interrupted"
+        case .running, .stopping: message = "Run ended"
+        }
+        if let started = record.startedAt, let finished = record.finishedAt {
+            message += " after " + RunText.format(seconds: finished.timeIntervalSince(started))
+        }
+        if record.forced { data["forced"] = true }
+        if let error = record.error { data[Key.error] = .string(error) }
+        return (message, data)
+    }
+}
+
+/// How run events word errors and durations.
+enum RunText {
+    static func describe(_ error: any Error) -> String {
+        String(describing: error)
+    }
+
+    /// `850 ms`, `2.4 s`.
+    static func format(seconds: Double) -> String {
+        if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
+        return String(format: "%.1f s", seconds)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import TetherCore
+
+/// What the run's ``Tools`` do once their boundary check passed: each call is logged as
+/// progress events of the run.
+extension RunExecution: ToolBackend {
+    var runID: RunID { id }
+
+    func complete(_ request: LLMRequest) async throws -> LLMResponse {
+        let llm = environment.llm
+        let model = request.model ?? llm.defaultModel
+        let modelName = llm.provider == "simulated" ? "simulated model" : "\(llm.provider) model \(model)"
+        let label = request.label.map { "\($0): the \(modelName)" } ?? "the \(modelName)"
+        let sentence = label.prefix(1).uppercased() + label.dropFirst()
+        let prompt = request.messages.last(where: { $0.role == .user })?.content ?? ""
+        try emit(
+            .llmStarted, request.label.map { "\($0): calling the \(modelName)…" } ?? "Calling the \(modelName)…",
+            ["provider": .string(llm.provider), "model": .string(model), "prompt": .string(prompt)])
+        let clock = ContinuousClock()
+        let started = clock.now
+        let response: LLMResponse
+        do {
+            response = try await llm.complete(request)
+        } catch {
+            let elapsed = RunText.seconds(clock.now - started)
+            try emit(
+                .llmFailed, "\(sentence) call failed after \(RunText.format(seconds: elapsed)): \(RunText.describe(error))",
+                ["provider": .string(llm.provider), "model": .string(model), "durationMs": .number((elapsed * 1000).rounded()),
+                 "error": .string(RunText.describe(error))])
+            throw error
+        }
+        let elapsed = RunText.seconds(clock.now - started)
+        var data: [String: JSONValue] = [
+            "provider": .string(llm.provider), "model": .string(response.model),
+            "durationMs": .number((elapsed * 1000).rounded()), "text": .string(response.text),
+        ]
+        var message = "\(sentence) answered in \(RunText.format(seconds: elapsed))"
+        if let usage = response.usage {
+            data["usage"] = [
+                "promptTokens": .number(Double(usage.promptTokens)),
+                "completionTokens": .number(Double(usage.completionTokens)),
+                "totalTokens": .number(Double(usage.totalTokens)),
+            ]
+            message += " (\(usage.totalTokens) tokens)"
+        }
+        try emit(.llmFinished, message, data)
+        return response
+    }
+
+    func storeValue(for key: StoreKey) async throws -> String? {
+        let value = try await environment.dataStore.value(for: key)
+        try emit(
+            .store, value == nil ? "Read \(key): not set" : "Read \(key)",
+            ["op": "get", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(value != nil)])
+        return value
+    }
+
+    func storeSet(_ value: String, for key: StoreKey) async throws {
+        try await environment.dataStore.setValue(value, for: key)
+        try emit(
+            .store, "Stored \(key) (\(value.utf8.count) bytes)",
+            ["op": "set", "namespace": .string(key.namespace), "key": .string(key.key),
+             "bytes": .number(Double(value.utf8.count))])
+    }
+
+    func storeDelete(_ key: StoreKey) async throws -> Bool {
+        let existed = try await environment.dataStore.deleteValue(for: key)
+        try emit(
+            .store, existed ? "Deleted \(key)" : "Deleted \(key): it was not set",
+            ["op": "delete", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(existed)])
+        return existed
+    }
+
+    func storeList(namespace: String, prefix: String) async throws -> [StoreEntry] {
+        let entries = try await environment.dataStore.entries(in: namespace, prefix: prefix)
+        try emit(
+            .store, "Listed \(namespace)/\(prefix)…: \(entries.count) keys",
+            ["op": "list", "namespace": .string(namespace), "prefix": .string(prefix),
+             "count": .number(Double(entries.count))])
+        return entries
+    }
+
+    func callAgent(named name: String, input: JSONValue) async throws -> JSONValue {
+        try await runChild(agent: name, input: input)
+    }
+
+    /// Logs the wait, then sleeps until its end or the stop (``BoundaryGate/sleep(for:)``).
+    func wait(for duration: Duration) async throws {
+        let seconds = RunText.seconds(duration)
+        try emit(.wait, "Waiting \(RunText.format(seconds: seconds))", ["seconds": .number(seconds)])
+        try await gate.sleep(for: duration)
+    }
+
+    func log(_ message: String, data: [String: JSONValue]) async throws {
+        try emit(.log, message, data)
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import Synchronization
+import TetherCore
+
+/// One run in flight and everything it does: its record (the truth while it runs), its
+/// boundary rule and token, its tools, and its ending. Root runs execute in the supervisor's
+/// task group, child runs inside their parent's task (``runChild(agent:input:)``).
+///
+/// Only this type writes a live run's record; the supervisor asks it to stop, force or be
+/// interrupted, and reads it through the read model.
+final class RunExecution: Sendable {
+    let id: RunID
+    let descriptor: AgentDescriptor
+    /// The run's token and boundary rule.
+    let gate: BoundaryGate
+    let log: EventLog
+    let environment: RunEnvironment
+    /// Opened by a force stop or shutdown: the run's work is cancelled.
+    let forceSignal = Latch()
+    /// Opened once the final record and `run.finished` are written.
+    let finished = Latch()
+    /// Orders this run's record writes.
+    private let recordWrites = SerialQueue()
+
+    private struct State {
+        var record: RunRecord
+        var children: [RunID] = []
+    }
+    private let state: Mutex<State>
+
+    init(record: RunRecord, descriptor: AgentDescriptor, token: CancelToken, log: EventLog, environment: RunEnvironment) {
+        self.id = record.id
+        self.descriptor = descriptor
+        self.gate = BoundaryGate(token: token)
+        self.log = log
+        self.environment = environment
+        self.state = Mutex(State(record: record))
+    }
+
+    var token: CancelToken { gate.token }
+    var record: RunRecord { state.withLock { $0.record } }
+    var parentID: RunID? { state.withLock { $0.record.parentRunID } }
+    var depth: Int { state.withLock { $0.record.depth } }
+    var isRoot: Bool { parentID == nil }
+    var isTerminal: Bool { state.withLock { $0.record.status.isTerminal } }
+    var children: [RunID] { state.withLock { $0.children } }
+
+    func addChild(_ id: RunID) {
+        state.withLock { $0.children.append(id) }
+    }
+
+    /// Feeds the status state machine and keeps the record in step with it; `also` changes
+    /// the record further under the same lock, knowing the action.
+    func transition<T>(_ input: (inout RunLifecycle) -> T, also: (inout RunRecord, T) -> Void = { _, _ in }) -> T {
+        state.withLock { state in
+            var lifecycle = state.record.lifecycle
+            let action = input(&lifecycle)
+            state.record.status = lifecycle.status
+            state.record.stopRequestedAt = lifecycle.stopRequestedAt
+            state.record.forced = lifecycle.forced
+            also(&state.record, action)
+            return action
+        }
+    }
+
+    /// Runs the agent to its end in the calling task. Its work races the run's force signal,
+    /// so a force stop cancels that work without cancelling the caller.
+    func execute() async {
+        do {
+            try await markStarted()
+        } catch {
+            gate.close()
+            await finish(.failure(error))
+            return
+        }
+        let agent = descriptor.makeAgent()
+        let tools = Tools(gate: gate, backend: self)
+        let input = record.input
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let outcome: Result<JSONValue, any Error>
+                do {
+                    let result = try await CancelToken.$current.withValue(self.token) {
+                        try await agent.run(input: input, tools: tools)
+                    }
+                    outcome = .success(result)
+                } catch {
+                    outcome = .failure(error)
+                }
+                self.gate.close()
+                await CancelToken.$current.withValue(self.token) { await agent.cleanup() }
+                // Events are written in batches: before the outcome stands, everything the run
+                // logged must be durable. If it is not, the run failed, whatever it returned.
+                var checked = outcome
+                do {
+                    try await self.log.flush()
+                } catch {
+                    checked = .failure(EventWriteFailed(reason: RunText.describe(error)))
+                }
+                await self.finish(checked)
+            }
+            group.addTask { await self.forceSignal.wait() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Records the start. A run whose start cannot be written (a full disk, a read-only
+    /// database) fails at once with the reason.
+    private func markStarted() async throws {
+        state.withLock { $0.record.startedAt = Date() }
+        try await persistOrThrow()
+        let record = self.record
+        var data: [String: JSONValue] = ["agent": .string(record.agent), "input": record.input]
+        if let parent = record.parentRunID { data["parentRunId"] = .string(parent.rawValue) }
+        try emit(.runStarted, "Started agent \(record.agent)", data)
+    }
+
+    /// Writes the final status once the agent's code (and cleanup) ended, unless a force stop
+    /// or shutdown already did.
+    private func finish(_ outcome: Result<JSONValue, any Error>) async {
+        let ending: RunLifecycle.Ending
+        switch outcome {
+        case .success: ending = .returned
+        case .failure(let error as AgentStopped):
+            _ = gate.stopped(at: error.boundary)
+            ending = .threwStop
+        case .failure: ending = .threwError
+        }
+        let action = transition({ $0.finish(ending) }) { record, action in
+            guard case .markFinished(let status) = action else { return }
+            record.finishedAt = Date()
+            switch (status, outcome) {
+            case (.succeeded, .success(let value)): record.result = value
+            case (.failed, .failure(let error)): record.error = RunText.describe(error)
+            default: break
+            }
+        }
+        guard case .markFinished = action else { return }
+        await complete()
+    }
+
+    /// Appends an event of this run to its tree's log, unless the run has already ended (a
+    /// force-stopped run's cancelled work may still be unwinding).
+    /// - Throws: ``EventWriteFailed`` when the log refuses the event: the tool that emitted
+    ///   it throws, so the run ends `failed` with the reason rather than going on unlogged.
+    func emit(_ kind: EventKind, _ message: String, _ data: [String: JSONValue] = [:]) throws {
+        guard !isTerminal else {
+            environment.logger.debug("event after the run ended dropped", metadata: ["run": "\(id)", "kind": "\(kind.rawValue)"])
+            return
+        }
+        do {
+            try log.append(EventDraft(runID: id, kind: kind, message: message, data: data))
+        } catch {
+            environment.logger.error(
+                "could not log event", metadata: ["run": "\(id)", "kind": "\(kind.rawValue)", "error": "\(error)"])
+            throw EventWriteFailed(reason: String(describing: error))
+        }
+    }
+
+    /// Writes the run's latest record; returns whether it was written. Writes of one run are
+    /// serialised, and each writes the state current when its turn comes, so the store never
+    /// goes back to an older status.
+    @discardableResult
+    func persist() async -> Bool {
+        do {
+            try await persistOrThrow()
+            return true
+        } catch {
+            environment.logger.error("could not save run record", metadata: ["run": "\(id)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    private func persistOrThrow() async throws {
+        try await recordWrites.run {
+            try await environment.runStore.updateRun(record)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import AsyncAlgorithms
+import Foundation
+import Hummingbird
+import TetherCore
+
+/// `GET /runs/{id}/events` (DESIGN §4): the run's subtree as Server-Sent Events.
+///
+/// Each connection sends one `status` frame per run of the subtree, then replays the logged
+/// events after the client's position, then goes live. Only `progress` frames carry
+/// `id: <seq>`, so `Last-Event-ID` (or `?after=`) resumes with no gap and no repeat. Live
+/// events also produce the `status` frames of the changes they stand for
+/// (``TetherCore/ProgressEvent/statusChanges``). Once the run is terminal a `done` frame,
+/// built from its `run.finished` event, ends the stream. A comment keeps idle connections
+/// open.
+///
+/// The stream reads the tree's log at its own cursor: a slow client only falls behind, and a
+/// client that goes away never touches the run (it is noticed at the next write).
+struct EventStream {
+    let reads: any RunReadModel
+    let keepAliveInterval: Duration
+
+    enum Item: Sendable {
+        case event(ProgressEvent)
+        case keepAlive
+        /// The tree's log has ended (after its last event, or because a write failed).
+        case ended
+    }
+
+    func response(for id: RunID, record: RunRecord, after cursor: Int) -> Response {
+        let reads = self.reads
+        let interval = keepAliveInterval
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                let root = record.rootRunID
+                let snapshot = try await reads.lastSeq(ofTree: root)
+                let subtree = try await reads.subtree(of: id)
+                var members = Set(subtree.map(\.id))
+                // The last status sent for each run, so a frame never walks a run back.
+                var sent: [RunID: RunStatus] = [:]
+                for run in subtree {
+                    try await writer.write(Frame.status(run.id, run.status))
+                    sent[run.id] = run.status
+                }
+                if let finished = try await reads.finishedEvent(of: id, inTree: root), finished.seq <= cursor,
+                    let outcome = finished.outcome
+                {
+                    try await writer.write(try Frame.done(outcome))
+                    try await writer.finish(nil)
+                    return
+                }
+                // The timer never ends, so the end of the events is marked explicitly: merge()
+                // finishes only when both sides do.
+                let events = chain(reads.events(ofTree: root, after: cursor).map(Item.event), [Item.ended].async)
+                let ticks = AsyncTimerSequence(interval: interval, clock: ContinuousClock()).map { _ in Item.keepAlive }
+                loop: for try await item in merge(events, ticks) {
+                    let event: ProgressEvent
+                    switch item {
+                    case .keepAlive:
+                        try await writer.write(Frame.keepAlive)
+                        continue
+                    case .ended:
+                        break loop
+                    case .event(let next):
+                        event = next
+                    }
+                    if members.contains(event.runID), let child = event.calledChild { members.insert(child) }
+                    guard members.contains(event.runID) else { continue }
+                    try await writer.write(try Frame.progress(event))
+                    if event.seq > snapshot {
+                        for change in event.statusChanges where members.contains(change.runID) {
+                            // `run.started` only introduces a run the stream has not shown yet,
+                            // with the status it has now (it may already be stopping).
+                            var status = change.status
+                            if event.kind == .runStarted {
+                                guard sent[change.runID] == nil else { continue }
+                                status = try await reads.record(change.runID)?.status ?? status
+                            }
+                            guard sent[change.runID] != status else { continue }
+                            try await writer.write(Frame.status(change.runID, status))
+                            sent[change.runID] = status
+                        }
+                    }
+                    if event.runID == id, let outcome = event.outcome {
+                        try await writer.write(try Frame.done(outcome))
+                        try await writer.finish(nil)
+                        return
+                    }
+                }
+                // The log ended without this run's `run.finished` (a write failed): the record
+                // is all there is to tell.
+                if let final = try await reads.record(id) {
+                    try await writer.write(
+                        try Frame.done(RunOutcome(runID: id, status: final.status, result: final.result, error: final.error)))
+                }
+                try await writer.finish(nil)
+            })
+    }
+}
