@@ -1,18 +1,21 @@
 // Tether — the Runs screen's one script. Everything works without it (forms post and the page
 // refreshes itself); with it, progress arrives live over Server-Sent Events and Stop answers
 // at once. It touches only the stable hooks the server renders.
+//
+// It decides nothing the server decides: chip labels, the Stop button's labels and which
+// events open or close the step in flight come from the page (data- attributes), and chips
+// are copies of the server's own chip markup.
 (function () {
   'use strict';
 
-  var STOPPING = 'Stopping\u2026 (after current LLM call completes)';
-  var LABELS = {
-    running: 'Running', stopping: 'Stopping\u2026', succeeded: 'Succeeded',
-    failed: 'Failed', stopped: 'Stopped', interrupted: 'Interrupted'
-  };
-  var TERMINAL = { succeeded: true, failed: true, stopped: true, interrupted: true };
-
   var run = document.getElementById('run');
   if (!run) { return; }
+
+  function json(attribute) {
+    try { return JSON.parse(run.getAttribute(attribute)) || {}; } catch (error) { return {}; }
+  }
+  var LABELS = json('data-status-labels');
+  var STEP_EFFECTS = json('data-step-effects');
   var runId = run.getAttribute('data-run-id');
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrf = csrfMeta ? csrfMeta.getAttribute('content') : '';
@@ -24,6 +27,8 @@
   var shownChip = document.querySelector('#run-status .chip');
   var status = shownChip ? shownChip.getAttribute('data-status') : 'running';
   var forceTimer = null;
+  var STOP = stopButton.getAttribute('data-stop-label');
+  var STOPPING = stopButton.getAttribute('data-stopping-label');
 
   // How deep each run sits below the one shown, from the rows the server rendered.
   var depthOf = {};
@@ -33,19 +38,13 @@
     depthOf[row.getAttribute('data-run-id')] = match ? Number(match[1]) : 0;
   });
 
+  // A copy of the chip the server rendered for this run, set to `state`.
+  var chipPattern = shownChip.cloneNode(true);
   function chip(state) {
-    var outer = document.createElement('span');
-    outer.className = 'chip';
-    outer.setAttribute('data-status', state);
-    var icon = document.createElement('span');
-    icon.className = 'chip-icon';
-    icon.setAttribute('aria-hidden', 'true');
-    var label = document.createElement('span');
-    label.className = 'chip-label';
-    label.textContent = LABELS[state] || state;
-    outer.appendChild(icon);
-    outer.appendChild(label);
-    return outer;
+    var copy = chipPattern.cloneNode(true);
+    copy.setAttribute('data-status', state);
+    copy.querySelector('.chip-label').textContent = LABELS[state] || state;
+    return copy;
   }
 
   function setChip(container, state) {
@@ -64,14 +63,14 @@
     status = state;
     if (state === 'running') {
       stopButton.disabled = false;
-      stopButton.textContent = 'Stop';
+      stopButton.textContent = STOP;
     } else if (state === 'stopping') {
       stopButton.disabled = true;
       stopButton.textContent = STOPPING;
       scheduleForce();
     } else {
       stopButton.disabled = true;
-      stopButton.textContent = 'Stop';
+      stopButton.textContent = STOP;
       forceForm.hidden = true;
       if (forceTimer) { clearTimeout(forceTimer); forceTimer = null; }
     }
@@ -93,16 +92,15 @@
     return typeof at === 'string' && at.length >= 23 ? at.substring(11, 23) : '';
   }
 
-  // A step is in flight from its `llm.started` or `wait` until the same run's next event
-  // other than a log line, a sub-agent call or a stop request (as the server decides).
-  var NEUTRAL = { 'log': true, 'agent.called': true, 'stop.requested': true };
-
+  // The step in flight of each run, by the server's rule: an event opens its run's step,
+  // keeps it, or closes it.
   function trackStep(event, row) {
-    if (!NEUTRAL[event.kind]) {
+    var effect = STEP_EFFECTS[event.kind] || 'closes';
+    if (effect !== 'keeps') {
       Array.prototype.forEach.call(log.querySelectorAll('.in-flight[data-run-id="' + event.runId + '"]'),
         function (open) { open.classList.remove('in-flight'); });
     }
-    if (event.kind === 'llm.started' || event.kind === 'wait') { row.classList.add('in-flight'); }
+    if (effect === 'opens') { row.classList.add('in-flight'); }
     showCurrentStep();
   }
 

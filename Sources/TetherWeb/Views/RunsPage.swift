@@ -92,6 +92,9 @@ struct StopControl: Sendable {
     var action: String
     var isDisabled: Bool
     var label: String
+    /// The two labels the script switches between, so it never spells them itself.
+    var stopLabel = "Stop"
+    var stoppingLabel = Self.stoppingLabel
     var isForceOffered: Bool
     var forceAction: String
 
@@ -152,6 +155,20 @@ struct RunPanel: Sendable {
     var graceSeconds: Int
     var subRuns: [SubRun]
     var hasSubRuns: Bool
+    /// JSON `{status: label}`: the script labels chips with the server's words.
+    var statusLabels: String
+    /// JSON `{kind: opens|keeps|closes}`: the script tracks the step in flight by the
+    /// server's rule (``TetherCore/EventKind/stepEffect``).
+    var stepEffects: String
+}
+
+extension RunPanel {
+    static let statusLabelsJSON = JSONValue.object(
+        Dictionary(uniqueKeysWithValues: RunStatus.allCases.map { ($0.rawValue, JSONValue.string($0.label)) })
+    ).compactJSON
+    static let stepEffectsJSON = JSONValue.object(
+        Dictionary(uniqueKeysWithValues: EventKind.allCases.map { ($0.rawValue, JSONValue.string($0.stepEffect.rawValue)) })
+    ).compactJSON
 }
 
 struct InputPair: Sendable {

@@ -113,7 +113,7 @@ struct RunsScreen: Sendable {
             subRuns: subtree.dropFirst().map {
                 SubRun(id: $0.id.rawValue, agent: $0.agent, url: "/runs/\($0.id)", chip: ChipView($0.status), depth: $0.depth - record.depth)
             },
-            hasSubRuns: subtree.count > 1)
+            hasSubRuns: subtree.count > 1, statusLabels: RunPanel.statusLabelsJSON, stepEffects: RunPanel.stepEffectsJSON)
     }
 
     /// The `seq` of each step still in flight (``Swift/Sequence/openSteps()``) in a run that
