@@ -131,31 +131,10 @@ public func buildServer(_ configuration: AppConfiguration, dependencies: ServerD
     let screen = RunsScreen(
         supervisor: supervisor, renderer: renderer, grace: configuration.stopGrace,
         isSimulated: dependencies.llm == nil && configuration.llm == .simulated)
-    let pages = PagesController(supervisor: supervisor, screen: screen)
-
-    // Middleware wraps only the routes added after it, outermost first.
-    let router = Router(context: AppRequestContext.self)
-    router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: ErrorMiddleware(renderer: renderer))
-    if let token = configuration.apiToken {
-        router.add(middleware: TokenMiddleware(token: token))
-    } else {
-        router.add(middleware: LoopbackHostMiddleware())
-    }
-    router.add(middleware: OriginCheckMiddleware())
-    router.add(middleware: CSRFMiddleware())
-    router.add(middleware: FileMiddleware(
-        dependencies.publicDirectory, cacheControl: .init([(.init(type: .any), [.public, .maxAge(86_400)])]),
-        searchForIndexHtml: false, logger: dependencies.logger))
-    router.get("healthz") { _, _ in try Response.json(["status": "ok"]) }
-    pages.addRoutes(to: router)
-    LoginController(token: configuration.apiToken, renderer: renderer).addRoutes(to: router)
-    StoreController(dataStore: dataStore, renderer: renderer).addRoutes(to: router)
-    AgentsController(agents: supervisor.agents).addRoutes(to: router)
-    RunsController(
-        supervisor: supervisor, events: EventStream(supervisor: supervisor, keepAliveInterval: dependencies.keepAliveInterval),
-        pages: pages
-    ).addRoutes(to: router)
+    let router = buildRouter(
+        configuration: configuration, supervisor: supervisor, dataStore: dataStore, screen: screen,
+        keepAliveInterval: dependencies.keepAliveInterval, publicDirectory: dependencies.publicDirectory,
+        logger: dependencies.logger)
     return TetherServer(
         configuration: configuration, supervisor: supervisor, runtimeServices: services,
         responder: router.buildResponder(), logger: dependencies.logger)
