@@ -6,13 +6,15 @@ import TetherRuntime
 
 /// The routes of DESIGN §4 and §5 with their middleware.
 ///
-/// Middleware wraps only the routes added after it, outermost first.
+/// Middleware wraps only the routes added after it, outermost first: security headers, the
+/// error shapes, the token (or loopback `Host`) check, the `Origin` check, the CSRF cookie,
+/// then the assets. The `POST`s that change something sit in one group behind
+/// ``CSRFMiddleware``; the login form has its own, which checks `x-www-form-urlencoded` only.
 func buildRouter(
     configuration: AppConfiguration, supervisor: RunSupervisor, dataStore: any DataStore, screen: RunsScreen,
     keepAliveInterval: Duration, publicDirectory: String, logger: Logger
 ) -> Router<AppRequestContext> {
     let renderer = screen.renderer
-    let pages = PagesController(supervisor: supervisor, screen: screen)
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware(renderer: renderer))
@@ -22,17 +24,22 @@ func buildRouter(
         router.add(middleware: LoopbackHostMiddleware())
     }
     router.add(middleware: OriginCheckMiddleware())
-    router.add(middleware: CSRFMiddleware())
+    router.add(middleware: CSRFTokenMiddleware())
     router.add(middleware: FileMiddleware(
         publicDirectory, cacheControl: .init([(.init(type: .any), [.public, .maxAge(86_400)])]),
         searchForIndexHtml: false, logger: logger))
+
+    let negotiation = Negotiation(screen: screen)
+    let changes = router.group().add(middleware: CSRFMiddleware(scope: .formTypes))
+    let loginForm = router.group().add(middleware: CSRFMiddleware(scope: .urlEncodedForms))
+
     router.get("healthz") { _, _ in try Response.json(["status": "ok"]) }
-    pages.addRoutes(to: router)
-    LoginController(token: configuration.apiToken, renderer: renderer).addRoutes(to: router)
-    StoreController(dataStore: dataStore, renderer: renderer).addRoutes(to: router)
+    PagesController(supervisor: supervisor, screen: screen).addRoutes(to: router)
+    LoginController(token: configuration.apiToken, renderer: renderer).addRoutes(to: router, forms: loginForm)
+    StoreController(dataStore: dataStore).addRoutes(to: router, negotiation: negotiation)
     AgentsController(agents: supervisor.agents).addRoutes(to: router)
-    RunsController(
-        supervisor: supervisor, events: EventStream(supervisor: supervisor, keepAliveInterval: keepAliveInterval), pages: pages
-    ).addRoutes(to: router)
+    let runs = RunsController(supervisor: supervisor, events: EventStream(supervisor: supervisor, keepAliveInterval: keepAliveInterval))
+    runs.addRoutes(to: router, negotiation: negotiation)
+    runs.addPostRoutes(to: changes, negotiation: negotiation)
     return router
 }
