@@ -4,7 +4,10 @@ import TetherCore
 import TetherRuntime
 
 /// An error the API answers with: `{"error": {"code", "message"}}` for API clients (DESIGN §4).
-public struct APIError: Error, Sendable, Hashable {
+///
+/// As an `HTTPResponseError` it renders that JSON itself; ``ErrorMiddleware`` uses it for API
+/// clients and renders the HTML error page for browsers.
+public struct APIError: Error, HTTPResponseError, Sendable, Hashable {
     /// The machine-readable error code, one per HTTP status Tether uses.
     public struct Code: RawRepresentable, Sendable, Hashable {
         public let rawValue: String
@@ -58,6 +61,13 @@ public struct APIError: Error, Sendable, Hashable {
         }
         body["error"] = .object(error)
         return .object(body)
+    }
+
+    /// The JSON answer; `401` also names the scheme (`WWW-Authenticate: Bearer`).
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = try Response.json(jsonBody, status: status)
+        if code == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        return response
     }
 }
 

@@ -3,7 +3,7 @@ import Hummingbird
 /// The request context of every Tether route.
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The CSRF token bound to this browser's cookie (set by ``CSRFMiddleware``).
+    /// The CSRF token bound to this browser's cookie (set by ``CSRFTokenMiddleware``).
     public var csrfToken = ""
     /// Whether the token came from the request's own cookie (not freshly made).
     public var csrfTokenFromCookie = false
@@ -13,4 +13,7 @@ public struct AppRequestContext: RequestContext {
     public init(source: Source) {
         coreContext = .init(source: source)
     }
+
+    /// JSON or form decoding, picked by the body's `Content-Type` (``BodyDecoder``).
+    public var requestDecoder: BodyDecoder { BodyDecoder() }
 }

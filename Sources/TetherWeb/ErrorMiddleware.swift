@@ -19,7 +19,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if apiError.code == .internalError {
                 context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             }
-            response = try render(apiError, for: request)
+            response = try render(apiError, for: request, context: context)
         }
         if !response.headers[values: .vary].contains("Accept") {
             response.headers.append(HTTPField(name: .vary, value: "Accept"))
@@ -28,16 +28,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// The error as the client wants it.
-    func render(_ error: APIError, for request: Request) throws -> Response {
-        var response: Response
-        if request.prefersHTML {
-            let page = ErrorPage(
-                title: Self.title(for: error), status: Int(error.status.code), code: error.code.rawValue,
-                message: error.message, backURL: "/", backLabel: "Back to the Runs screen", assetVersion: renderer.assetVersion)
-            response = renderer.page("error", page, status: error.status)
-        } else {
-            response = try Response.json(error.jsonBody, status: error.status)
-        }
+    func render(_ error: APIError, for request: Request, context: Context) throws -> Response {
+        guard request.prefersHTML else { return try error.response(from: request, context: context) }
+        let page = ErrorPage(
+            title: Self.title(for: error), status: Int(error.status.code), code: error.code.rawValue,
+            message: error.message, backURL: "/", backLabel: "Back to the Runs screen", assetVersion: renderer.assetVersion)
+        var response = renderer.page("error", page, status: error.status)
         if error.code == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
     }

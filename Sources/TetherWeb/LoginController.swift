@@ -11,9 +11,16 @@ struct LoginController {
 
     static let cookieName = "tether_token"
 
-    func addRoutes(to router: Router<AppRequestContext>) {
+    /// `GET /login`, and `POST /login` on `forms`, a group that checks the CSRF token of forms.
+    /// A server without a token only redirects a login to `/`, checking nothing, so there the
+    /// route stays outside the group.
+    func addRoutes(to router: Router<AppRequestContext>, forms: RouterGroup<AppRequestContext>) {
         router.get("login", use: page)
-        router.post("login", use: login)
+        if token == nil {
+            router.post("login", use: login)
+        } else {
+            forms.post("login", use: login)
+        }
     }
 
     @Sendable func page(request: Request, context: AppRequestContext) async throws -> Response {
@@ -21,21 +28,36 @@ struct LoginController {
         return renderer.page("login", view(context, next: Self.safeNext(request.uri.queryParameters["next"].map(String.init))))
     }
 
+    /// The login form: `csrf`, `token` and where to go `next`.
+    struct Form: Decodable {
+        var token: String?
+        var next: String?
+    }
+
     @Sendable func login(request: Request, context: AppRequestContext) async throws -> Response {
         guard let token else { return .redirect(to: "/", type: .normal) }
         guard BodyKind(request) == .form else { throw APIError(.badRequest, "send the login form") }
-        let form = try await FormBody.read(request)
-        guard CSRFMiddleware.verify(formToken: form["csrf"], context: context) else { throw APIError.csrfMissing }
-        let next = Self.safeNext(form["next"])
-        guard let given = form["token"], TokenMiddleware<AppRequestContext>.constantTimeEqual(given, token) else {
+        let form = try await request.decode(as: Form.self, context: context)
+        let next = Self.safeNext(form.next)
+        guard let given = form.token, TokenMiddleware<AppRequestContext>.constantTimeEqual(given, token) else {
             var page = view(context, next: next)
             page.error = "That is not this server's token."
             return renderer.page("login", page, status: .unauthorized)
         }
         var response = Response.redirect(to: next, type: .normal)
-        response.headers.append(HTTPField(
-            name: .setCookie, value: "\(Self.cookieName)=\(token); Path=/; HttpOnly; SameSite=Lax"))
+        Self.setTokenCookie(token, on: &response)
         return response
+    }
+
+    /// `tether_token=TOKEN; Path=/; HttpOnly; SameSite=Lax`. A token with characters a cookie
+    /// cannot hold (RFC 6265) is written as it is, as before, rather than tripping
+    /// `Cookie`'s debug assertion.
+    static func setTokenCookie(_ token: String, on response: inout Response) {
+        if let cookie = try? Cookie.validated(name: cookieName, value: token, path: "/", httpOnly: true, sameSite: .lax) {
+            response.setCookie(cookie)
+        } else {
+            response.headers.append(HTTPField(name: .setCookie, value: "\(cookieName)=\(token); Path=/; HttpOnly; SameSite=Lax"))
+        }
     }
 
     func view(_ context: AppRequestContext, next: String) -> LoginPage {
@@ -62,5 +84,3 @@ struct LoginPage: Sendable {
     var next: String
     var error: String?
 }
-
-extension BodyKind: Equatable {}

@@ -1,21 +1,23 @@
 import Hummingbird
+import Logging
 import TetherApp
 import TetherCore
 import TetherRuntime
 
-/// The routes of DESIGN §4 behind their middleware. Middleware wraps only the routes added
-/// after it, outermost first.
+/// The routes of DESIGN §4 and §5 with their middleware.
+///
+/// Middleware wraps only the routes added after it, outermost first: security headers, the
+/// error shapes, the token (or loopback `Host`) check, the `Origin` check, the CSRF cookie,
+/// then the assets. The `POST`s that change something sit in one group behind
+/// ``CSRFMiddleware``; the login form has its own, which checks `x-www-form-urlencoded` only.
 func buildRouter(
-    configuration: AppConfiguration, runtime: RuntimeAssembly, renderer: PageRenderer,
-    dependencies: ServerDependencies
+    configuration: AppConfiguration, runtime: RuntimeAssembly, renderer: PageRenderer, dependencies: ServerDependencies
 ) -> Router<AppRequestContext> {
     let supervisor = runtime.supervisor
     let reads = supervisor.reads
     let screen = RunsScreen(
         agents: supervisor.agents, reads: reads, renderer: renderer, grace: configuration.stopGrace,
         isSimulated: runtime.isSimulated)
-    let pages = PagesController(supervisor: supervisor, reads: reads, screen: screen)
-
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware(renderer: renderer))
@@ -25,18 +27,24 @@ func buildRouter(
         router.add(middleware: LoopbackHostMiddleware())
     }
     router.add(middleware: OriginCheckMiddleware())
-    router.add(middleware: CSRFMiddleware())
+    router.add(middleware: CSRFTokenMiddleware())
     router.add(middleware: FileMiddleware(
         dependencies.publicDirectory, cacheControl: .init([(.init(type: .any), [.public, .maxAge(86_400)])]),
         searchForIndexHtml: false, logger: dependencies.logger))
+
+    let negotiation = Negotiation(screen: screen)
+    let changes = router.group().add(middleware: CSRFMiddleware(scope: .formTypes))
+    let loginForm = router.group().add(middleware: CSRFMiddleware(scope: .urlEncodedForms))
+
     router.get("healthz") { _, _ in try Response.json(["status": "ok"]) }
-    pages.addRoutes(to: router)
-    LoginController(token: configuration.apiToken, renderer: renderer).addRoutes(to: router)
-    StoreController(dataStore: runtime.dataStore, renderer: renderer).addRoutes(to: router)
+    PagesController(agents: supervisor.agents, reads: reads, screen: screen).addRoutes(to: router)
+    LoginController(token: configuration.apiToken, renderer: renderer).addRoutes(to: router, forms: loginForm)
+    StoreController(dataStore: runtime.dataStore).addRoutes(to: router, negotiation: negotiation)
     AgentsController(agents: supervisor.agents).addRoutes(to: router)
-    RunsController(
+    let runs = RunsController(
         supervisor: supervisor, reads: reads,
-        events: EventStream(reads: reads, keepAliveInterval: dependencies.keepAliveInterval), pages: pages
-    ).addRoutes(to: router)
+        events: EventStream(reads: reads, keepAliveInterval: dependencies.keepAliveInterval))
+    runs.addRoutes(to: router, negotiation: negotiation)
+    runs.addPostRoutes(to: changes, negotiation: negotiation)
     return router
 }

@@ -25,9 +25,8 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         {
             return true
         }
-        for cookie in request.headers[values: .cookie].flatMap({ $0.split(separator: ";") }) {
-            let pair = cookie.trimmingCharacters(in: .whitespaces)
-            if pair.hasPrefix("tether_token="), Self.constantTimeEqual(String(pair.dropFirst(13)), token) { return true }
+        if let cookie = request.cookies[LoginController.cookieName], Self.constantTimeEqual(cookie.value, token) {
+            return true
         }
         return false
     }

@@ -1,46 +1,53 @@
-import Foundation
-import HTTPTypes
 import Hummingbird
+import NIOCore
 
-/// Binds a CSRF token to the browser with a cookie (double submit): pages embed the token in
-/// their forms and for the script, and a form-type `POST` must send it back (the `csrf`
-/// field, or the `X-CSRF-Token` header) matching the cookie. A cross-site page can make the
-/// browser send the cookie but cannot read it, so it cannot forge the field.
+/// The CSRF check of DESIGN §4, on the route groups whose `POST`s change something: a body a
+/// cross-site form can send must prove it came from one of Tether's pages, by a valid
+/// `X-CSRF-Token` header or a `csrf` form field matching the `tether_csrf` cookie (bound by
+/// ``CSRFTokenMiddleware``). A JSON body needs no token: a cross-site page cannot send one
+/// without `Origin`, which ``OriginCheckMiddleware`` checks.
+///
+/// A form body is collected (at most 1 MiB) and kept in the request, so the handler decodes it
+/// again through ``BodyDecoder``.
 struct CSRFMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
-    static let cookieName = "tether_csrf"
+    /// Which bodies need the token.
+    enum Scope: Sendable {
+        /// Every body a cross-site form can send (`x-www-form-urlencoded`, `multipart/form-data`,
+        /// `text/plain`).
+        case formTypes
+        /// `x-www-form-urlencoded` only: for a route that refuses every other body itself
+        /// (the login form), so that those keep their own `400`.
+        case urlEncodedForms
+    }
+
+    var scope = Scope.formTypes
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
-        let existing = Self.cookieToken(request)
-        let token = existing ?? Self.newToken()
-        context.csrfToken = token
-        context.csrfTokenFromCookie = existing != nil
-        if let header = request.headers[.csrfToken], let existing {
-            context.csrfHeaderIsValid = TokenMiddleware<Context>.constantTimeEqual(header, existing)
+        guard request.method == .post else { return try await next(request, context) }
+        switch (BodyKind(request), scope) {
+        case (.form, _):
+            var request = request
+            do {
+                _ = try await request.collectBody(upTo: BodyDecoder.maxBodyBytes)
+            } catch is NIOTooManyBytesError {
+                throw APIError(.payloadTooLarge, "the form is larger than 1 MiB")
+            }
+            let field = try await request.decode(as: TokenField.self, context: context)
+            guard Self.verify(formToken: field.csrf, context: context) else { throw APIError.csrfMissing }
+            return try await next(request, context)
+        case (.otherFormType, .formTypes):
+            guard Self.verify(formToken: nil, context: context) else { throw APIError.csrfMissing }
+        case (.otherFormType, .urlEncodedForms), (.json, _), (.none, _):
+            break
         }
-        var response = try await next(request, context)
-        if existing == nil {
-            response.headers.append(HTTPField(name: .setCookie, value: "\(Self.cookieName)=\(token); Path=/; HttpOnly; SameSite=Lax"))
-        }
-        return response
+        return try await next(request, context)
     }
 
-    /// The token of the request's cookie, if it has a well-formed one.
-    static func cookieToken(_ request: Request) -> String? {
-        for part in request.headers[values: .cookie].flatMap({ $0.split(separator: ";") }) {
-            let pair = part.trimmingCharacters(in: .whitespaces)
-            guard pair.hasPrefix(cookieName + "=") else { continue }
-            let value = String(pair.dropFirst(cookieName.count + 1))
-            if value.count == 64, value.allSatisfy(\.isHexDigit) { return value }
-        }
-        return nil
-    }
-
-    static func newToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    /// The form's `csrf` field; the form's other fields are the handler's.
+    struct TokenField: Decodable {
+        var csrf: String?
     }
 
     /// Whether a form-type request proved it came from one of our pages.

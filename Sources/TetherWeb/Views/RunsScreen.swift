@@ -1,7 +1,7 @@
 import Foundation
 import TetherCore
 
-/// Builds the Runs screen's view from the supervisor's state.
+/// Builds the Runs screen's view from the read model.
 struct RunsScreen: Sendable {
     let agents: AgentRegistry
     let reads: any RunReadModel
@@ -13,7 +13,8 @@ struct RunsScreen: Sendable {
     static let recentCount = 20
 
     func page(
-        agent selected: String? = nil, focus: RunRecord? = nil, prefill: JSONValue? = nil, csrfToken: String,
+        agent selected: String? = nil, focus: RunRecord? = nil, focusTree: FocusTree? = nil, prefill: JSONValue? = nil,
+        csrfToken: String,
         notice: String? = nil, formError: String? = nil
     ) async throws -> RunsPage {
         let all = agents.all
@@ -30,7 +31,7 @@ struct RunsScreen: Sendable {
         var panel: RunPanel?
         var stop = StopControl.none()
         if let focus {
-            panel = try await runPanel(focus)
+            panel = try await runPanel(focus, tree: focusTree)
             stop = StopControl(for: focus, grace: grace, now: Date())
         }
         let recent = try await reads.listRuns(RunQuery(limit: Self.recentCount)).map { Self.row($0, current: focus?.rootRunID) }
@@ -50,14 +51,14 @@ struct RunsScreen: Sendable {
     }
 
     /// The history page: one page of runs for `query`, with links to filter and to page on.
-    func historyPage(_ query: RunListQuery, csrfToken: String, notice: String?) async throws -> RunsPage {
+    /// - Parameters:
+    ///   - runs: the page of runs for `query`, as the listing read it.
+    ///   - next: the cursor of the next page, if there is one.
+    func historyPage(
+        _ query: RunListQuery, runs: [RunRecord], next: String?, csrfToken: String, notice: String?
+    ) async throws -> RunsPage {
         var page = try await self.page(csrfToken: csrfToken, notice: notice)
-        var runs = try await reads.listRuns(query.runQuery(limit: query.limit + 1))
-        var older: String?
-        if runs.count > query.limit {
-            runs.removeLast(runs.count - query.limit)
-            older = "/runs?" + query.link(cursor: runs.last.map { RunCursor.encode(RunPosition(of: $0)) })
-        }
+        let older = next.map { "/runs?" + query.link(cursor: $0) }
         let statuses: [RunStatus?] = [nil] + RunStatus.allCases.map(Optional.some)
         var stopAll: String?
         var stopAllLabel = ""
@@ -84,11 +85,25 @@ struct RunsScreen: Sendable {
         return page
     }
 
-    func runPanel(_ record: RunRecord) async throws -> RunPanel {
-        let subtree = try await reads.subtree(of: record.id)
+    /// The run, the runs below it and their events, when the caller has read them already.
+    struct FocusTree: Sendable {
+        /// The focused run first, then every run below it, parents first.
+        var subtree: [RunRecord]
+        /// The events of those runs, in order.
+        var events: [ProgressEvent]
+    }
+
+    func runPanel(_ record: RunRecord, tree given: FocusTree? = nil) async throws -> RunPanel {
+        var tree = given
+        if tree == nil {
+            let subtree = try await reads.subtree(of: record.id)
+            let members = Set(subtree.map(\.id))
+            let events = try await reads.loggedEvents(ofTree: record.rootRunID).filter { members.contains($0.runID) }
+            tree = FocusTree(subtree: subtree, events: events)
+        }
+        let (subtree, events) = (tree!.subtree, tree!.events)
         let depths = Dictionary(uniqueKeysWithValues: subtree.map { ($0.id, $0.depth - record.depth) })
         let statuses = Dictionary(uniqueKeysWithValues: subtree.map { ($0.id, $0.status) })
-        let events = try await reads.loggedEvents(ofTree: record.rootRunID).filter { depths[$0.runID] != nil }
         let inFlight = Self.stepsInFlight(events, statuses: statuses)
         let rows = events.map { event in
             EventRow(

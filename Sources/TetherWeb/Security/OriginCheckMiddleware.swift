@@ -1,25 +1,5 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
-
-/// Headers every response carries (DESIGN §4, §5): the Content-Security-Policy allows only
-/// the app's own files (the pages have no inline script or style), and same-origin posts keep
-/// their `Origin` because of the `Referrer-Policy`.
-struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var contentSecurityPolicy: String {
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-            + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    }
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await next(request, context)
-        response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
-        response.headers[.referrerPolicyHeader] = "same-origin"
-        response.headers[.xContentTypeOptions] = "nosniff"
-        return response
-    }
-
-}
 
 /// Refuses a `POST` whose `Origin` is present and not this server's own (`403 csrf_rejected`).
 struct OriginCheckMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -40,10 +20,4 @@ struct OriginCheckMiddleware<Context: RequestContext>: RouterMiddleware {
         let defaultPort = url.scheme == "https" ? 443 : 80
         return requested == "\(host):\(defaultPort)" || (url.port == defaultPort && requested == host)
     }
-}
-
-extension HTTPField.Name {
-    static let xContentTypeOptions = Self("X-Content-Type-Options")!
-    static let referrerPolicyHeader = Self("Referrer-Policy")!
-    static let csrfToken = Self("X-CSRF-Token")!
 }

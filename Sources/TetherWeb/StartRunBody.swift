@@ -1,0 +1,41 @@
+import TetherCore
+
+/// The body of `POST /runs`: `{agent, input}` in JSON, or the run form
+/// `agent=NAME&input[field]=…` (`URLEncodedFormDecoder` reads `input[field]` as a
+/// `[String: String]`).
+struct StartRunBody: Decodable, JSONBodyDecodable, Sendable {
+    var agent: String
+    var input: JSONValue
+    /// Whether text may stand for numbers and booleans: a form sends every field as text.
+    var coercesStrings: Bool
+
+    /// From JSON, with the API's messages.
+    init(json body: JSONValue) throws {
+        guard case .object(let members) = body else {
+            throw APIError(.badRequest, "the body must be a JSON object {\"agent\", \"input\"}")
+        }
+        guard case .string(let agent)? = members["agent"], !agent.isEmpty else {
+            throw APIError(.badRequest, "\"agent\" (the agent's name, as text) is required")
+        }
+        let input = members["input"] ?? .object([:])
+        guard case .object = input else { throw APIError(.badRequest, "\"input\" must be a JSON object of fields") }
+        self.agent = agent
+        self.input = input
+        coercesStrings = false
+    }
+
+    /// From the run form (only ``BodyDecoder``'s form branch uses `Decodable`). A form field
+    /// that is not `input[name]` is ignored, as the form's other fields (`csrf`) are.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        guard let agent = try container.decodeIfPresent(String.self, forKey: .agent), !agent.isEmpty else {
+            throw APIError(.badRequest, "the form names no agent")
+        }
+        let fields = (try? container.decodeIfPresent([String: String].self, forKey: .input)) ?? [:]
+        self.agent = agent
+        input = .object(fields.mapValues(JSONValue.string))
+        coercesStrings = true
+    }
+
+    enum CodingKeys: String, CodingKey { case agent, input }
+}
