@@ -16,14 +16,20 @@ public struct DefinitionAgent: Agent {
 
     /// Runs `steps` in order; returns the value of a `return` step, which ends the run.
     private func execute(
-        _ steps: [Step], path: String, scope: inout [String: JSONValue], tools: Tools
+        _ steps: [Step],
+        path: String,
+        scope: inout [String: JSONValue],
+        tools: Tools
     ) async throws -> JSONValue? {
         for (index, step) in steps.enumerated() {
             let here = "\(path)[\(index)]"
             switch step {
             case .llm(let prompt, let system, let name):
                 let request = LLMRequest(
-                    prompt: render(prompt, scope), system: system.map { render($0, scope) }, label: name)
+                    prompt: render(prompt, scope),
+                    system: system.map { render($0, scope) },
+                    label: name
+                )
                 let answer = try await tools.llm.chat(request).text
                 if let name { scope[name] = .string(answer) }
             case .storeGet(let key, let name):
@@ -51,7 +57,8 @@ public struct DefinitionAgent: Agent {
                 for (position, item) in items.enumerated() {
                     try await tools.log(
                         "\(name) \(position + 1) of \(items.count): \(Self.excerpt(item.text))",
-                        data: ["step": .string(here), "index": .number(Double(position + 1)), "count": .number(Double(items.count))])
+                        data: ["step": .string(here), "index": .number(Double(position + 1)), "count": .number(Double(items.count))]
+                    )
                     var innerScope = scope
                     innerScope[name] = item
                     if let result = try await execute(inner, path: "\(here).do", scope: &innerScope, tools: tools) {

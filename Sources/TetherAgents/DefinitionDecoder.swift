@@ -93,7 +93,8 @@ struct DefinitionDecoder {
             return .llm(
                 prompt: try template(object[kind], here, kind),
                 system: try object["system"].map { node throws(DefinitionError) in try template(node, here, "system") },
-                as: try name(object["as"], here, required: false))
+                as: try name(object["as"], here, required: false)
+            )
         case "store_get":
             return .storeGet(key: try template(object[kind], here, kind), as: try name(object["as"], here, required: true)!)
         case "store_set":
@@ -128,8 +129,10 @@ struct DefinitionDecoder {
             guard case .array(let inner)? = object["do"] else { throw fail(here, "\"do\" (a list of steps) is required") }
             guard !inner.isEmpty else { throw fail(here, "\"do\" is empty") }
             return .each(
-                source: sourcePath, as: try name(object["as"], here, required: true)!,
-                steps: try decodeSteps(inner, path: "\(path).do"))
+                source: sourcePath,
+                as: try name(object["as"], here, required: true)!,
+                steps: try decodeSteps(inner, path: "\(path).do")
+            )
         case "log":
             return .log(try template(object[kind], here, kind))
         case "wait":

@@ -16,8 +16,10 @@ public enum DefinitionLoader {
                 .sorted()
         } catch {
             return DefinitionLoadResult(
-                directory: directory, definitions: [],
-                rejected: [DefinitionError(file: directory, reason: "the agents folder cannot be read (\(Self.reason(error)))")])
+                directory: directory,
+                definitions: [],
+                rejected: [DefinitionError(file: directory, reason: "the agents folder cannot be read (\(Self.reason(error)))")]
+            )
         }
         var files: [(name: String, text: String)] = []
         var rejected: [DefinitionError] = []
@@ -34,8 +36,10 @@ public enum DefinitionLoader {
         }
         let result = load(files: files, otherAgents: otherAgents)
         return DefinitionLoadResult(
-            directory: directory, definitions: result.definitions,
-            rejected: (rejected + result.rejected).sorted { $0.file < $1.file })
+            directory: directory,
+            definitions: result.definitions,
+            rejected: (rejected + result.rejected).sorted { $0.file < $1.file }
+        )
     }
 
     /// Loads definitions from `(file name, text)` pairs (the folder-free core of loading).
@@ -54,7 +58,10 @@ public enum DefinitionLoader {
         let others = Dictionary(otherAgents.map { ($0.name, $0.input) }, uniquingKeysWith: { first, _ in first })
         let checked = DefinitionValidator.checkCalls(decoded, otherAgents: others, alreadyRejected: rejected)
         return DefinitionLoadResult(
-            directory: nil, definitions: checked.valid, rejected: (rejected + checked.rejected).sorted { $0.file < $1.file })
+            directory: nil,
+            definitions: checked.valid,
+            rejected: (rejected + checked.rejected).sorted { $0.file < $1.file }
+        )
     }
 
     static func reason(_ error: any Error) -> String {

@@ -23,7 +23,11 @@ enum DefinitionValidator {
     }
 
     private static func check(
-        _ steps: [Step], path: String, scope: inout Set<String>, fields: [String], file: String
+        _ steps: [Step],
+        path: String,
+        scope: inout Set<String>,
+        fields: [String],
+        file: String
     ) throws(DefinitionError) {
         for (index, step) in steps.enumerated() {
             let here = "\(path)[\(index)] (\(step.kind))"
@@ -34,12 +38,18 @@ enum DefinitionValidator {
                 guard scope.contains(reference.root) else {
                     let known = scope.sorted().joined(separator: ", ")
                     throw DefinitionError(
-                        file: file, path: here, reason: "unknown variable '\(reference)' (defined here: \(known))")
+                        file: file,
+                        path: here,
+                        reason: "unknown variable '\(reference)' (defined here: \(known))"
+                    )
                 }
                 if reference.root == "input", reference.components.count > 1, !fields.contains(reference.components[1]) {
                     let list = fields.isEmpty ? "it declares none" : "its fields: \(fields.joined(separator: ", "))"
                     throw DefinitionError(
-                        file: file, path: here, reason: "unknown variable '\(reference)': no input field '\(reference.components[1])' (\(list))")
+                        file: file,
+                        path: here,
+                        reason: "unknown variable '\(reference)': no input field '\(reference.components[1])' (\(list))"
+                    )
                 }
             }
             switch step {
@@ -93,7 +103,9 @@ enum DefinitionValidator {
     /// agents registered in Swift (name → declared fields, `nil` for unchecked input).
     /// - Parameter alreadyRejected: files rejected earlier (their callers are rejected too).
     static func checkCalls(
-        _ definitions: [AgentDefinition], otherAgents: [String: [InputField]?], alreadyRejected: [DefinitionError] = []
+        _ definitions: [AgentDefinition],
+        otherAgents: [String: [InputField]?],
+        alreadyRejected: [DefinitionError] = []
     ) -> (valid: [AgentDefinition], rejected: [DefinitionError]) {
         var byName = Dictionary(definitions.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var rejected: [DefinitionError] = []
@@ -102,7 +114,8 @@ enum DefinitionValidator {
         for definition in definitions {
             if let cycle = cycle(from: definition.name, in: byName) {
                 let site = callSites(in: definition.steps).first { $0.agent == cycle[1] }
-                let reason = cycle.count == 2
+                let reason =
+                    cycle.count == 2
                     ? "calls itself"
                     : "calls itself through \(cycle.joined(separator: " → "))"
                 rejected.append(DefinitionError(file: definition.file, path: site?.path ?? "", reason: reason))
@@ -117,8 +130,11 @@ enum DefinitionValidator {
             changed = false
             for definition in byName.values.sorted(by: { $0.name < $1.name }) {
                 if let error = firstBadCall(
-                    in: definition, byName: byName, otherAgents: otherAgents, rejected: alreadyRejected + rejected)
-                {
+                    in: definition,
+                    byName: byName,
+                    otherAgents: otherAgents,
+                    rejected: alreadyRejected + rejected
+                ) {
                     rejected.append(error)
                     byName[definition.name] = nil
                     changed = true
@@ -130,8 +146,10 @@ enum DefinitionValidator {
     }
 
     private static func firstBadCall(
-        in definition: AgentDefinition, byName: [String: AgentDefinition],
-        otherAgents: [String: [InputField]?], rejected: [DefinitionError]
+        in definition: AgentDefinition,
+        byName: [String: AgentDefinition],
+        otherAgents: [String: [InputField]?],
+        rejected: [DefinitionError]
     ) -> DefinitionError? {
         for site in callSites(in: definition.steps) {
             let fields: [InputField]?
@@ -141,7 +159,10 @@ enum DefinitionValidator {
                 fields = swiftFields
             } else if rejected.contains(where: { $0.file == "\(site.agent).json" }) {
                 return DefinitionError(
-                    file: definition.file, path: site.path, reason: "calls agent '\(site.agent)', which was rejected")
+                    file: definition.file,
+                    path: site.path,
+                    reason: "calls agent '\(site.agent)', which was rejected"
+                )
             } else {
                 return DefinitionError(file: definition.file, path: site.path, reason: "calls unknown agent '\(site.agent)'")
             }
@@ -149,13 +170,17 @@ enum DefinitionValidator {
             let names = fields.map(\.name)
             if let unknown = site.fields.first(where: { !names.contains($0) }) {
                 return DefinitionError(
-                    file: definition.file, path: site.path,
-                    reason: "agent '\(site.agent)' has no input field '\(unknown)' (its fields: \(names.joined(separator: ", ")))")
+                    file: definition.file,
+                    path: site.path,
+                    reason: "agent '\(site.agent)' has no input field '\(unknown)' (its fields: \(names.joined(separator: ", ")))"
+                )
             }
             if let missing = fields.first(where: { $0.type != .boolean && !site.fields.contains($0.name) }) {
                 return DefinitionError(
-                    file: definition.file, path: site.path,
-                    reason: "agent '\(site.agent)' needs input field '\(missing.name)'")
+                    file: definition.file,
+                    path: site.path,
+                    reason: "agent '\(site.agent)' needs input field '\(missing.name)'"
+                )
             }
         }
         return nil

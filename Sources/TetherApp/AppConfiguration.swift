@@ -93,7 +93,11 @@ public struct AppConfiguration: Sendable, Hashable {
         func seconds(_ key: Key, in range: ClosedRange<Double>) throws(ConfigurationError) -> Duration? {
             guard let raw = text(key) else { return nil }
             guard let value = Double(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
-                throw ConfigurationError(key: key, value: raw, reason: "must be a number of seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound))")
+                throw ConfigurationError(
+                    key: key,
+                    value: raw,
+                    reason: "must be a number of seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound))"
+                )
             }
             return .milliseconds(Int64((value * 1000).rounded()))
         }

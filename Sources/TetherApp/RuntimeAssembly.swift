@@ -73,14 +73,24 @@ public struct RuntimeAssembly: Sendable {
         let supervisor = RunSupervisor(
             configuration: configuration.supervisor,
             registry: AgentRegistry(swiftAgents + loaded.descriptors),
-            runStore: runStore, dataStore: dataStore, llm: llm, logger: logger)
+            runStore: runStore,
+            dataStore: dataStore,
+            llm: llm,
+            logger: logger
+        )
         return RuntimeAssembly(
-            supervisor: supervisor, services: services, agents: loaded, dataStore: dataStore,
-            isSimulated: override == nil && configuration.llm == .simulated)
+            supervisor: supervisor,
+            services: services,
+            agents: loaded,
+            dataStore: dataStore,
+            isSimulated: override == nil && configuration.llm == .simulated
+        )
     }
 
     private static func openStorage(
-        _ storage: Storage, configuration: AppConfiguration, logger: Logger
+        _ storage: Storage,
+        configuration: AppConfiguration,
+        logger: Logger
     ) throws(StartupError) -> (any RunStore, any DataStore) {
         switch storage {
         case .sqlite:

@@ -56,7 +56,9 @@ func benchmarkBoundaryCheck() throws {
 }
 
 func benchmarkFanOut(
-    subscribers: Int, events: Int, store: any RunStore = MemoryRunStore()
+    subscribers: Int,
+    events: Int,
+    store: any RunStore = MemoryRunStore()
 ) async throws -> (eventsPerSecond: Double, deliveriesPerSecond: Double) {
     let hub = EventHub(store: store)
     let root = RunID()
@@ -94,7 +96,15 @@ for (subscribers, events) in [(1, 200_000), (100, 50_000), (1_000, 10_000)] {
         let result = try await benchmarkFanOut(subscribers: subscribers, events: events)
         if result.eventsPerSecond > best.0 { best = result }
     }
-    print(String(format: "fan-out to %5d subscribers: %10.0f events/s appended and delivered to all (%11.0f deliveries/s; best of 3 × %d events)", subscribers, best.0, best.1, events))
+    print(
+        String(
+            format: "fan-out to %5d subscribers: %10.0f events/s appended and delivered to all (%11.0f deliveries/s; best of 3 × %d events)",
+            subscribers,
+            best.0,
+            best.1,
+            events
+        )
+    )
 }
 
 for subscribers in [0, 10, 100] {

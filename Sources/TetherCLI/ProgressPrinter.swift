@@ -16,12 +16,13 @@ final class ProgressPrinter: Sendable {
             return depth
         }
         let indent = String(repeating: "  ", count: depth)
-        let marker: String = switch event.kind {
-        case .stopRequested: "■ "
-        case .runFinished: "● "
-        case .llmFailed: "✗ "
-        default: ""
-        }
+        let marker: String =
+            switch event.kind {
+            case .stopRequested: "■ "
+            case .runFinished: "● "
+            case .llmFailed: "✗ "
+            default: ""
+            }
         line("\(event.at.formatted(formatter))  \(indent)\(marker)\(event.message)")
         if event.kind == .llmFinished, let text = event.data["text"]?.stringValue {
             let first = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""

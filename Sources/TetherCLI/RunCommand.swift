@@ -14,7 +14,8 @@ import UnixSignals
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run one agent in the terminal; Ctrl-C stops it cooperatively, a second Ctrl-C forces.")
+        abstract: "Run one agent in the terminal; Ctrl-C stops it cooperatively, a second Ctrl-C forces."
+    )
 
     @Argument(help: "The agent to run (a definition in the agents folder).")
     var agent: String
@@ -44,9 +45,14 @@ struct RunCommand: AsyncParsableCommand {
         for rejected in assembly.agents.rejected { printer.warn("rejected \(rejected)") }
 
         let supervisor = assembly.supervisor
-        let group = ServiceGroup(configuration: .init(
-            services: assembly.services.map { .init(service: $0) } + [.init(service: supervisor)],
-            gracefulShutdownSignals: [], cancellationSignals: [], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: assembly.services.map { .init(service: $0) } + [.init(service: supervisor)],
+                gracefulShutdownSignals: [],
+                cancellationSignals: [],
+                logger: logger
+            )
+        )
         let status: RunStatus = try await withThrowingTaskGroup(of: RunStatus?.self) { tasks in
             tasks.addTask {
                 try await group.run()

@@ -9,7 +9,8 @@ import TetherWeb
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the HTTP API and the Runs screen (the default command).")
+        abstract: "Serve the HTTP API and the Runs screen (the default command)."
+    )
 
     @OptionGroup var settings: SettingsOptions
 

@@ -93,10 +93,12 @@ public final class CancelToken: Sendable {
 
     /// Unlinks a child token from its parent (see ``makeChild()``).
     public func detachFromParent() {
-        guard let link = state.withLock({ state in
-            defer { state.parentLink = nil }
-            return state.parentLink
-        }) else { return }
+        guard
+            let link = state.withLock({ state in
+                defer { state.parentLink = nil }
+                return state.parentLink
+            })
+        else { return }
         link.parent.removeHandler(StopHandlerRegistration(id: link.handlerID))
     }
 

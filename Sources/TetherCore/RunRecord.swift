@@ -21,10 +21,20 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
     public var error: String?
 
     public init(
-        id: RunID, agent: String, input: JSONValue, status: RunStatus = .running,
-        parentRunID: RunID? = nil, rootRunID: RunID, depth: Int = 0, createdAt: Date,
-        startedAt: Date? = nil, stopRequestedAt: Date? = nil, finishedAt: Date? = nil,
-        forced: Bool = false, result: JSONValue? = nil, error: String? = nil
+        id: RunID,
+        agent: String,
+        input: JSONValue,
+        status: RunStatus = .running,
+        parentRunID: RunID? = nil,
+        rootRunID: RunID,
+        depth: Int = 0,
+        createdAt: Date,
+        startedAt: Date? = nil,
+        stopRequestedAt: Date? = nil,
+        finishedAt: Date? = nil,
+        forced: Bool = false,
+        result: JSONValue? = nil,
+        error: String? = nil
     ) {
         self.id = id
         self.agent = agent

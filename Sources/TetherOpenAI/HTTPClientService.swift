@@ -11,7 +11,10 @@ public struct HTTPClientService: Service {
     public let client: HTTPClient
     let logger: Logger
 
-    public init(client: HTTPClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup), logger: Logger = Logger(label: "tether.http-client")) {
+    public init(
+        client: HTTPClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup),
+        logger: Logger = Logger(label: "tether.http-client")
+    ) {
         self.client = client
         self.logger = logger
     }

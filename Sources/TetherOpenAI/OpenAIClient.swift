@@ -34,8 +34,12 @@ public struct OpenAIClient: LLMClient {
         httpRequest.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
 
         let timeout = configuration.timeout
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
-            + Int64(timeout.components.attoseconds / 1_000_000_000))
+        let deadline =
+            NIODeadline.now()
+            + .nanoseconds(
+                Int64(timeout.components.seconds) * 1_000_000_000
+                    + Int64(timeout.components.attoseconds / 1_000_000_000)
+            )
         let bytes: ByteBuffer
         let status: UInt
         do {
@@ -54,7 +58,8 @@ public struct OpenAIClient: LLMClient {
         }
         let data = Data(bytes.readableBytesView)
         guard (200..<300).contains(status) else {
-            let detail = (try? JSONDecoder().decode(ErrorEnvelope.self, from: data))?.error.message
+            let detail =
+                (try? JSONDecoder().decode(ErrorEnvelope.self, from: data))?.error.message
                 ?? String(decoding: data.prefix(300), as: UTF8.self)
             throw OpenAIError.http(status: Int(status), message: detail)
         }
@@ -72,9 +77,12 @@ public struct OpenAIClient: LLMClient {
             model: completion.model ?? body.model,
             usage: completion.usage.map {
                 TokenUsage(
-                    promptTokens: $0.promptTokens ?? 0, completionTokens: $0.completionTokens ?? 0,
-                    totalTokens: $0.totalTokens ?? (($0.promptTokens ?? 0) + ($0.completionTokens ?? 0)))
-            })
+                    promptTokens: $0.promptTokens ?? 0,
+                    completionTokens: $0.completionTokens ?? 0,
+                    totalTokens: $0.totalTokens ?? (($0.promptTokens ?? 0) + ($0.completionTokens ?? 0))
+                )
+            }
+        )
     }
 }
 

@@ -90,7 +90,10 @@ public struct EventSubscription: AsyncSequence, Sendable {
                     }
                 case .stored:
                     let page = try await subscription.store.events(
-                        inTree: subscription.root, after: cursor, limit: Self.pageSize)
+                        inTree: subscription.root,
+                        after: cursor,
+                        limit: Self.pageSize
+                    )
                     if page.isEmpty { return nil }
                     buffer = page
                     bufferIndex = 0

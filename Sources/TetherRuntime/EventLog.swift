@@ -49,8 +49,13 @@ public final class EventLog: Sendable {
             if let failure = state.failure { throw failure }
             guard !state.isClosed else { throw EventLogError.closed(rootID) }
             let event = ProgressEvent(
-                seq: state.nextSeq, runID: draft.runID, at: now(), kind: draft.kind,
-                message: draft.message, data: draft.data)
+                seq: state.nextSeq,
+                runID: draft.runID,
+                at: now(),
+                kind: draft.kind,
+                message: draft.message,
+                data: draft.data
+            )
             state.nextSeq += 1
             state.pending.append(event)
             guard !state.isFlushing else { return (event, false) }

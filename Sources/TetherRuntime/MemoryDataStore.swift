@@ -36,8 +36,11 @@ public final class MemoryDataStore: DataStore {
         entries.withLock { entries in
             Dictionary(grouping: entries.values, by: \.namespace).map { namespace, items in
                 NamespaceSummary(
-                    namespace: namespace, keys: items.count, bytes: items.reduce(0) { $0 + $1.value.utf8.count },
-                    updatedAt: items.map(\.updatedAt).max()!)
+                    namespace: namespace,
+                    keys: items.count,
+                    bytes: items.reduce(0) { $0 + $1.value.utf8.count },
+                    updatedAt: items.map(\.updatedAt).max()!
+                )
             }.sorted { $0.namespace < $1.namespace }
         }
     }

@@ -16,12 +16,20 @@ extension RunExecution {
         }
         let input = try descriptor.validatedInput(input)
         let record = RunRecord(
-            id: RunID(), agent: name, input: input, parentRunID: id, rootRunID: self.record.rootRunID,
-            depth: depth, createdAt: Date())
+            id: RunID(),
+            agent: name,
+            input: input,
+            parentRunID: id,
+            rootRunID: self.record.rootRunID,
+            depth: depth,
+            createdAt: Date()
+        )
         // Logged before the child exists: if the log refuses it, nothing is left behind.
         try emit(
-            .agentCalled, "Calling agent \(name)",
-            ["runId": .string(record.id.rawValue), "agent": .string(name), "input": input])
+            .agentCalled,
+            "Calling agent \(name)",
+            ["runId": .string(record.id.rawValue), "agent": .string(name), "input": input]
+        )
         let token = self.token.makeChild()
         do {
             try await environment.runStore.insertRun(record)
@@ -40,8 +48,10 @@ extension RunExecution {
         await child.execute()
         let final = child.record
         try emit(
-            .agentReturned, "Agent \(name) \(final.status.rawValue)",
-            ["runId": .string(child.id.rawValue), "agent": .string(name), "status": .string(final.status.rawValue)])
+            .agentReturned,
+            "Agent \(name) \(final.status.rawValue)",
+            ["runId": .string(child.id.rawValue), "agent": .string(name), "status": .string(final.status.rawValue)]
+        )
         switch final.status {
         case .succeeded:
             return final.result ?? .null
@@ -51,7 +61,11 @@ extension RunExecution {
             throw SubRunStopped(childRunID: child.id, agent: name)
         case .failed, .interrupted, .running, .stopping:
             throw SubRunFailed(
-                childRunID: child.id, agent: name, status: final.status, message: final.error ?? "no message")
+                childRunID: child.id,
+                agent: name,
+                status: final.status,
+                message: final.error ?? "no message"
+            )
         }
     }
 }

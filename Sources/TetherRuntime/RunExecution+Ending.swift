@@ -10,20 +10,34 @@ extension RunExecution {
     /// Ends the run at once as `stopped` and `forced` (a force stop); its work is cancelled
     /// by whoever opens the force signal. Does nothing to a run already ended.
     func endForced() async {
-        let action = transition({ $0.force() }) { record, action in
-            if case .markFinished = action { record.finishedAt = Date() }
-        }
-        if case .markFinished = action { await complete(extra: ["reason": "force"]) }
+        if end({ $0.force() }) { await complete(extra: ["reason": "force"]) }
     }
 
     /// Ends the run at once as `interrupted` (shutdown past the grace period).
     func endInterrupted() async {
-        let action = transition({ $0.interrupt() }) { record, action in
-            guard case .markFinished = action else { return }
-            record.finishedAt = Date()
-            record.error = "interrupted: the server shut down before the run stopped"
-        }
-        if case .markFinished = action { await complete(extra: ["reason": "shutdown"]) }
+        let ended = end(
+            { $0.interrupt() },
+            finalize: { record, _ in record.error = "interrupted: the server shut down before the run stopped" }
+        )
+        if ended { await complete(extra: ["reason": "shutdown"]) }
+    }
+
+    /// Feeds an ending to the state machine. If it made the run terminal, stamps
+    /// `finishedAt`, lets `finalize` complete the record under the same lock, and returns
+    /// `true`: the caller then owes the run its ``complete(extra:)``.
+    func end(
+        _ ending: (inout RunLifecycle) -> RunLifecycle.FinishAction,
+        finalize: (inout RunRecord, RunStatus) -> Void = { _, _ in }
+    ) -> Bool {
+        let action = transition(
+            ending,
+            also: { record, action in
+                guard case .markFinished(let status) = action else { return }
+                record.finishedAt = Date()
+                finalize(&record, status)
+            }
+        )
+        return action != .ignore
     }
 
     /// Logs `run.finished` (durably) with the final status, result and error, persists the
@@ -50,13 +64,16 @@ extension RunExecution {
         finished.open()
         environment.logger.info(
             "run finished",
-            metadata: ["run": "\(id)", "agent": "\(record.agent)", "status": "\(record.status.rawValue)"])
+            metadata: ["run": "\(id)", "agent": "\(record.agent)", "status": "\(record.status.rawValue)"]
+        )
     }
 
     /// The message and data of a terminal record's `run.finished` event (DESIGN §3): the
     /// status, the result or error, and for a stopped run the boundary that threw.
     static func finishedEvent(
-        of record: RunRecord, stopBoundary: Boundary?, extra: [String: JSONValue]
+        of record: RunRecord,
+        stopBoundary: Boundary?,
+        extra: [String: JSONValue]
     ) -> (message: String, data: [String: JSONValue]) {
         typealias Key = ProgressEvent.Key
         var data = extra

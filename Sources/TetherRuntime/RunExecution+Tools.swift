@@ -14,8 +14,10 @@ extension RunExecution: ToolBackend {
         let sentence = label.prefix(1).uppercased() + label.dropFirst()
         let prompt = request.messages.last(where: { $0.role == .user })?.content ?? ""
         try emit(
-            .llmStarted, request.label.map { "\($0): calling the \(modelName)…" } ?? "Calling the \(modelName)…",
-            ["provider": .string(llm.provider), "model": .string(model), "prompt": .string(prompt)])
+            .llmStarted,
+            request.label.map { "\($0): calling the \(modelName)…" } ?? "Calling the \(modelName)…",
+            ["provider": .string(llm.provider), "model": .string(model), "prompt": .string(prompt)]
+        )
         let clock = ContinuousClock()
         let started = clock.now
         let response: LLMResponse
@@ -24,9 +26,13 @@ extension RunExecution: ToolBackend {
         } catch {
             let elapsed = RunText.seconds(clock.now - started)
             try emit(
-                .llmFailed, "\(sentence) call failed after \(RunText.format(seconds: elapsed)): \(RunText.describe(error))",
-                ["provider": .string(llm.provider), "model": .string(model), "durationMs": .number((elapsed * 1000).rounded()),
-                 "error": .string(RunText.describe(error))])
+                .llmFailed,
+                "\(sentence) call failed after \(RunText.format(seconds: elapsed)): \(RunText.describe(error))",
+                [
+                    "provider": .string(llm.provider), "model": .string(model), "durationMs": .number((elapsed * 1000).rounded()),
+                    "error": .string(RunText.describe(error)),
+                ]
+            )
             throw error
         }
         let elapsed = RunText.seconds(clock.now - started)
@@ -50,33 +56,45 @@ extension RunExecution: ToolBackend {
     func storeValue(for key: StoreKey) async throws -> String? {
         let value = try await environment.dataStore.value(for: key)
         try emit(
-            .store, value == nil ? "Read \(key): not set" : "Read \(key)",
-            ["op": "get", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(value != nil)])
+            .store,
+            value == nil ? "Read \(key): not set" : "Read \(key)",
+            ["op": "get", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(value != nil)]
+        )
         return value
     }
 
     func storeSet(_ value: String, for key: StoreKey) async throws {
         try await environment.dataStore.setValue(value, for: key)
         try emit(
-            .store, "Stored \(key) (\(value.utf8.count) bytes)",
-            ["op": "set", "namespace": .string(key.namespace), "key": .string(key.key),
-             "bytes": .number(Double(value.utf8.count))])
+            .store,
+            "Stored \(key) (\(value.utf8.count) bytes)",
+            [
+                "op": "set", "namespace": .string(key.namespace), "key": .string(key.key),
+                "bytes": .number(Double(value.utf8.count)),
+            ]
+        )
     }
 
     func storeDelete(_ key: StoreKey) async throws -> Bool {
         let existed = try await environment.dataStore.deleteValue(for: key)
         try emit(
-            .store, existed ? "Deleted \(key)" : "Deleted \(key): it was not set",
-            ["op": "delete", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(existed)])
+            .store,
+            existed ? "Deleted \(key)" : "Deleted \(key): it was not set",
+            ["op": "delete", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(existed)]
+        )
         return existed
     }
 
     func storeList(namespace: String, prefix: String) async throws -> [StoreEntry] {
         let entries = try await environment.dataStore.entries(in: namespace, prefix: prefix)
         try emit(
-            .store, "Listed \(namespace)/\(prefix)…: \(entries.count) keys",
-            ["op": "list", "namespace": .string(namespace), "prefix": .string(prefix),
-             "count": .number(Double(entries.count))])
+            .store,
+            "Listed \(namespace)/\(prefix)…: \(entries.count) keys",
+            [
+                "op": "list", "namespace": .string(namespace), "prefix": .string(prefix),
+                "count": .number(Double(entries.count)),
+            ]
+        )
         return entries
     }
 

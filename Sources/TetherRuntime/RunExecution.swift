@@ -127,16 +127,17 @@ final class RunExecution: Sendable {
             ending = .threwStop
         case .failure: ending = .threwError
         }
-        let action = transition({ $0.finish(ending) }) { record, action in
-            guard case .markFinished(let status) = action else { return }
-            record.finishedAt = Date()
-            switch (status, outcome) {
-            case (.succeeded, .success(let value)): record.result = value
-            case (.failed, .failure(let error)): record.error = RunText.describe(error)
-            default: break
+        let ended = end(
+            { $0.finish(ending) },
+            finalize: { record, status in
+                switch (status, outcome) {
+                case (.succeeded, .success(let value)): record.result = value
+                case (.failed, .failure(let error)): record.error = RunText.describe(error)
+                default: break
+                }
             }
-        }
-        guard case .markFinished = action else { return }
+        )
+        guard ended else { return }
         await complete()
     }
 
@@ -153,7 +154,9 @@ final class RunExecution: Sendable {
             try log.append(EventDraft(runID: id, kind: kind, message: message, data: data))
         } catch {
             environment.logger.error(
-                "could not log event", metadata: ["run": "\(id)", "kind": "\(kind.rawValue)", "error": "\(error)"])
+                "could not log event",
+                metadata: ["run": "\(id)", "kind": "\(kind.rawValue)", "error": "\(error)"]
+            )
             throw EventWriteFailed(reason: String(describing: error))
         }
     }

@@ -28,17 +28,23 @@ public struct RunRecovery: Sendable {
             try await store.updateRun(record)
             let seq = try await store.lastSeq(inTree: record.rootRunID) + 1
             let event = ProgressEvent(
-                seq: seq, runID: record.id, at: now, kind: .runFinished,
+                seq: seq,
+                runID: record.id,
+                at: now,
+                kind: .runFinished,
                 message: "Run interrupted: the process ended before it could finish",
                 data: [
                     ProgressEvent.Key.status: .string(RunStatus.interrupted.rawValue), ProgressEvent.Key.reason: "restart",
                     ProgressEvent.Key.error: .string(record.error!),
-                ])
+                ]
+            )
             try await store.appendEvents([event], tree: record.rootRunID)
         }
         if !leftovers.isEmpty {
             logger.warning(
-                "marked runs left in flight by the previous process interrupted", metadata: ["runs": "\(leftovers.count)"])
+                "marked runs left in flight by the previous process interrupted",
+                metadata: ["runs": "\(leftovers.count)"]
+            )
         }
         return leftovers.count
     }

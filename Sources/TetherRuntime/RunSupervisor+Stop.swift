@@ -52,9 +52,13 @@ extension RunSupervisor {
         // A stop that cannot be logged still stops: the run then fails at its next boundary
         // with the storage error, which is no worse than stopping.
         try? target.emit(
-            .stopRequested, message,
-            [ProgressEvent.Key.reason: .string(reason.rawValue),
-             ProgressEvent.Key.runIDs: .array(changed.map { .string($0.id.rawValue) })])
+            .stopRequested,
+            message,
+            [
+                ProgressEvent.Key.reason: .string(reason.rawValue),
+                ProgressEvent.Key.runIDs: .array(changed.map { .string($0.id.rawValue) }),
+            ]
+        )
         target.token.requestStop()
         for run in changed { await run.persist() }
         logger.info("stop requested", metadata: ["run": "\(target.id)", "reason": "\(reason.rawValue)"])
@@ -82,7 +86,8 @@ extension RunSupervisor {
                 && (status == nil || record.status == status)
         }
         let ids = Set(matching.map(\.id))
-        let targets = matching
+        let targets =
+            matching
             .filter { run in !live.ancestors(of: run).contains(where: ids.contains) }
             .sorted { $0.record.createdAt < $1.record.createdAt }
         var stopped: [RunID] = []

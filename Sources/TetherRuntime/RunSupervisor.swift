@@ -29,8 +29,15 @@ public final class RunSupervisor: Service, Sendable {
         let live = LiveRuns()
         let hub = EventHub(store: runStore)
         environment = RunEnvironment(
-            configuration: configuration, registry: registry, runStore: runStore, dataStore: dataStore, llm: llm,
-            hub: hub, live: live, logger: logger)
+            configuration: configuration,
+            registry: registry,
+            runStore: runStore,
+            dataStore: dataStore,
+            llm: llm,
+            hub: hub,
+            live: live,
+            logger: logger
+        )
         reads = LocalRunReads(live: live, hub: hub, store: runStore)
         (jobs, jobsContinuation) = AsyncStream.makeStream(of: RunExecution.self)
     }
@@ -50,7 +57,9 @@ public final class RunSupervisor: Service, Sendable {
     ///   - rawInput: the input, checked with `AgentDescriptor.validatedInput` first.
     ///   - coercingStrings: whether text may stand for numbers and booleans (form posts).
     public func start(
-        agent name: String, input rawInput: JSONValue, coercingStrings: Bool = false
+        agent name: String,
+        input rawInput: JSONValue,
+        coercingStrings: Bool = false
     ) async throws(SupervisorError) -> RunRecord {
         guard let descriptor = environment.registry[name] else { throw .unknownAgent(name) }
         let input: JSONValue
@@ -60,8 +69,12 @@ public final class RunSupervisor: Service, Sendable {
         let id = RunID()
         let record = RunRecord(id: id, agent: name, input: input, rootRunID: id, createdAt: Date())
         let run = RunExecution(
-            record: record, descriptor: descriptor, token: CancelToken(), log: environment.hub.open(root: id),
-            environment: environment)
+            record: record,
+            descriptor: descriptor,
+            token: CancelToken(),
+            log: environment.hub.open(root: id),
+            environment: environment
+        )
         do {
             try live.admit(run, maxRoots: environment.configuration.maxRuns)
         } catch {

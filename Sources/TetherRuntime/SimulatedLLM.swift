@@ -24,10 +24,14 @@ public struct SimulatedLLM: LLMClient {
         let promptTokens = request.messages.reduce(0) { $0 + SimulatedText.tokenEstimate($1.content) }
         let completionTokens = SimulatedText.tokenEstimate(text)
         return LLMResponse(
-            text: text, model: request.model ?? defaultModel,
+            text: text,
+            model: request.model ?? defaultModel,
             usage: TokenUsage(
-                promptTokens: promptTokens, completionTokens: completionTokens,
-                totalTokens: promptTokens + completionTokens))
+                promptTokens: promptTokens,
+                completionTokens: completionTokens,
+                totalTokens: promptTokens + completionTokens
+            )
+        )
     }
 }
 
@@ -49,7 +53,7 @@ enum SimulatedText {
                 while used.contains(index) { index = (index + 1) % listItems.count }
                 used.insert(index)
                 lines.append(listItems[index].replacingOccurrences(of: "{s}", with: subject))
-                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             }
             return lines.joined(separator: "\n")
         }
@@ -58,7 +62,7 @@ enum SimulatedText {
             return opening.replacingOccurrences(of: "{s}", with: subject)
         }
         let first = sentences[Int(seed % UInt64(sentences.count))]
-        seed = seed &* 6364136223846793005 &+ 1442695040888963407
+        seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         let second = followUps[Int(seed % UInt64(followUps.count))]
         return (first + " " + second).replacingOccurrences(of: "{s}", with: subject)
     }

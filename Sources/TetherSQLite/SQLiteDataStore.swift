@@ -14,7 +14,10 @@ public final class SQLiteDataStore: DataStore {
     public func value(for key: StoreKey) async throws -> String? {
         try await database.pool.read { db in
             try String.fetchOne(
-                db, sql: "SELECT value FROM store_entries WHERE namespace = ? AND key = ?", arguments: [key.namespace, key.key])
+                db,
+                sql: "SELECT value FROM store_entries WHERE namespace = ? AND key = ?",
+                arguments: [key.namespace, key.key]
+            )
         }
     }
 
@@ -26,7 +29,8 @@ public final class SQLiteDataStore: DataStore {
                     INSERT INTO store_entries (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
                     ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
                     """,
-                arguments: [key.namespace, key.key, value, now])
+                arguments: [key.namespace, key.key, value, now]
+            )
         }
     }
 
@@ -49,8 +53,11 @@ public final class SQLiteDataStore: DataStore {
                 arguments: [namespace, prefix, prefix]
             ).map { row in
                 StoreEntry(
-                    namespace: namespace, key: row["key"], value: row["value"],
-                    updatedAt: Date(timeIntervalSinceReferenceDate: row["updated_at"]))
+                    namespace: namespace,
+                    key: row["key"],
+                    value: row["value"],
+                    updatedAt: Date(timeIntervalSinceReferenceDate: row["updated_at"])
+                )
             }
         }
     }
@@ -65,8 +72,11 @@ public final class SQLiteDataStore: DataStore {
                     """
             ).map { row in
                 NamespaceSummary(
-                    namespace: row["namespace"], keys: row["keys"], bytes: row["bytes"] ?? 0,
-                    updatedAt: Date(timeIntervalSinceReferenceDate: row["updated"]))
+                    namespace: row["namespace"],
+                    keys: row["keys"],
+                    bytes: row["bytes"] ?? 0,
+                    updatedAt: Date(timeIntervalSinceReferenceDate: row["updated"])
+                )
             }
         }
     }

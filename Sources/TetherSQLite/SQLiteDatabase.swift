@@ -59,7 +59,8 @@ public final class SQLiteDatabase: Sendable {
             try queue.close()
             if superseded {
                 throw StorageSetupError(
-                    "the database \(path) was written by a newer version of Tether (its schema has migrations this version does not know); use that version, or another TETHER_DATA_DIR")
+                    "the database \(path) was written by a newer version of Tether (its schema has migrations this version does not know); use that version, or another TETHER_DATA_DIR"
+                )
             }
         } catch let error as StorageSetupError {
             throw error

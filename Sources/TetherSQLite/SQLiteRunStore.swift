@@ -23,7 +23,8 @@ public final class SQLiteRunStore: RunStore {
         try await database.pool.write { db in
             try db.execute(
                 sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                arguments: Self.arguments(record))
+                arguments: Self.arguments(record)
+            )
         }
     }
 
@@ -31,7 +32,8 @@ public final class SQLiteRunStore: RunStore {
     public func insertRuns(_ records: [RunRecord]) async throws {
         try await database.pool.write { db in
             let statement = try db.cachedStatement(
-                sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            )
             for record in records { try statement.execute(arguments: Self.arguments(record)) }
         }
     }
@@ -47,7 +49,8 @@ public final class SQLiteRunStore: RunStore {
                         SELECT 1 FROM runs AS member
                         WHERE member.root_run_id = root.id AND member.status IN ('running', 'stopping'))
                     """,
-                arguments: [date.timeIntervalSinceReferenceDate])
+                arguments: [date.timeIntervalSinceReferenceDate]
+            )
             for root in roots {
                 try db.execute(sql: "DELETE FROM events WHERE root_run_id = ?", arguments: [root])
                 // Children first: they refer to their parents.
@@ -69,7 +72,8 @@ public final class SQLiteRunStore: RunStore {
                     record.status.rawValue, record.startedAt?.timeIntervalSinceReferenceDate,
                     record.stopRequestedAt?.timeIntervalSinceReferenceDate, record.finishedAt?.timeIntervalSinceReferenceDate,
                     record.forced, record.result?.compactJSON, record.error, record.id.rawValue,
-                ])
+                ]
+            )
             if db.changesCount == 0 { throw SQLiteStoreError.unknownRun(record.id) }
         }
     }
@@ -83,7 +87,8 @@ public final class SQLiteRunStore: RunStore {
     public func runs(inTree root: RunID) async throws -> [RunRecord] {
         try await database.pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT \(Self.columns) FROM runs WHERE root_run_id = ? ORDER BY depth, created_at, id",
+                db,
+                sql: "SELECT \(Self.columns) FROM runs WHERE root_run_id = ? ORDER BY depth, created_at, id",
                 arguments: [root.rawValue]
             ).map(Self.record)
         }
@@ -119,7 +124,8 @@ public final class SQLiteRunStore: RunStore {
     public func unfinishedRuns() async throws -> [RunRecord] {
         try await database.pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT \(Self.columns) FROM runs WHERE status IN ('running', 'stopping') ORDER BY depth DESC, created_at",
+                db,
+                sql: "SELECT \(Self.columns) FROM runs WHERE status IN ('running', 'stopping') ORDER BY depth DESC, created_at",
                 arguments: []
             ).map(Self.record)
         }
@@ -134,7 +140,8 @@ public final class SQLiteRunStore: RunStore {
         }
         try await database.pool.write { db in
             let statement = try db.cachedStatement(
-                sql: "INSERT INTO events (root_run_id, seq, run_id, kind, at, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                sql: "INSERT INTO events (root_run_id, seq, run_id, kind, at, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            )
             for arguments in rows { try statement.execute(arguments: arguments) }
         }
     }
@@ -186,10 +193,21 @@ public final class SQLiteRunStore: RunStore {
         let parent: String? = row["parent_run_id"]
         let result: String? = row["result"]
         return RunRecord(
-            id: RunID(stored: row["id"]), agent: row["agent"], input: try value(row["input"]), status: status,
-            parentRunID: parent.map(RunID.init(stored:)), rootRunID: RunID(stored: row["root_run_id"]), depth: row["depth"],
-            createdAt: date(row["created_at"])!, startedAt: date(row["started_at"]), stopRequestedAt: date(row["stop_requested_at"]),
-            finishedAt: date(row["finished_at"]), forced: row["forced"], result: try result.map(value), error: row["error"])
+            id: RunID(stored: row["id"]),
+            agent: row["agent"],
+            input: try value(row["input"]),
+            status: status,
+            parentRunID: parent.map(RunID.init(stored:)),
+            rootRunID: RunID(stored: row["root_run_id"]),
+            depth: row["depth"],
+            createdAt: date(row["created_at"])!,
+            startedAt: date(row["started_at"]),
+            stopRequestedAt: date(row["stop_requested_at"]),
+            finishedAt: date(row["finished_at"]),
+            forced: row["forced"],
+            result: try result.map(value),
+            error: row["error"]
+        )
     }
 
     static func event(_ row: Row) throws -> ProgressEvent {
@@ -197,8 +215,13 @@ public final class SQLiteRunStore: RunStore {
         guard let kind = EventKind(rawValue: kindText) else { throw SQLiteStoreError.corrupt("unknown event kind '\(kindText)'") }
         guard case .object(let data) = try value(row["data"]) else { throw SQLiteStoreError.corrupt("event data is not an object") }
         return ProgressEvent(
-            seq: row["seq"], runID: RunID(stored: row["run_id"]), at: date(row["at"])!, kind: kind, message: row["message"],
-            data: data)
+            seq: row["seq"],
+            runID: RunID(stored: row["run_id"]),
+            at: date(row["at"])!,
+            kind: kind,
+            message: row["message"],
+            data: data
+        )
     }
 
     static func date(_ seconds: Double?) -> Date? {

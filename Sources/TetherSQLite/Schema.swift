@@ -8,46 +8,48 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: runs, events, store entries") { db in
-            try db.execute(sql: """
-                CREATE TABLE runs (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    agent TEXT NOT NULL,
-                    input TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    parent_run_id TEXT REFERENCES runs(id),
-                    root_run_id TEXT NOT NULL,
-                    depth INTEGER NOT NULL,
-                    created_at REAL NOT NULL,
-                    started_at REAL,
-                    stop_requested_at REAL,
-                    finished_at REAL,
-                    forced INTEGER NOT NULL DEFAULT 0,
-                    result TEXT,
-                    error TEXT
-                );
-                CREATE INDEX runs_by_parent ON runs(parent_run_id);
-                CREATE INDEX runs_by_root ON runs(root_run_id);
-                CREATE INDEX runs_by_recency ON runs(created_at DESC, id DESC);
-                CREATE INDEX runs_by_status ON runs(status);
-                CREATE TABLE events (
-                    root_run_id TEXT NOT NULL,
-                    seq INTEGER NOT NULL,
-                    run_id TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    at REAL NOT NULL,
-                    message TEXT NOT NULL,
-                    data TEXT NOT NULL,
-                    PRIMARY KEY (root_run_id, seq)
-                ) WITHOUT ROWID;
-                CREATE INDEX events_by_run ON events(run_id, kind);
-                CREATE TABLE store_entries (
-                    namespace TEXT NOT NULL,
-                    key TEXT NOT NULL,
-                    value TEXT NOT NULL,
-                    updated_at REAL NOT NULL,
-                    PRIMARY KEY (namespace, key)
-                ) WITHOUT ROWID;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE runs (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        agent TEXT NOT NULL,
+                        input TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        parent_run_id TEXT REFERENCES runs(id),
+                        root_run_id TEXT NOT NULL,
+                        depth INTEGER NOT NULL,
+                        created_at REAL NOT NULL,
+                        started_at REAL,
+                        stop_requested_at REAL,
+                        finished_at REAL,
+                        forced INTEGER NOT NULL DEFAULT 0,
+                        result TEXT,
+                        error TEXT
+                    );
+                    CREATE INDEX runs_by_parent ON runs(parent_run_id);
+                    CREATE INDEX runs_by_root ON runs(root_run_id);
+                    CREATE INDEX runs_by_recency ON runs(created_at DESC, id DESC);
+                    CREATE INDEX runs_by_status ON runs(status);
+                    CREATE TABLE events (
+                        root_run_id TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        run_id TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        at REAL NOT NULL,
+                        message TEXT NOT NULL,
+                        data TEXT NOT NULL,
+                        PRIMARY KEY (root_run_id, seq)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX events_by_run ON events(run_id, kind);
+                    CREATE TABLE store_entries (
+                        namespace TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        updated_at REAL NOT NULL,
+                        PRIMARY KEY (namespace, key)
+                    ) WITHOUT ROWID;
+                    """
+            )
         }
         return migrator
     }

@@ -57,7 +57,8 @@ public final class HeldChatServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                        wrappingChannelSynchronously: channel)
+                        wrappingChannelSynchronously: channel
+                    )
                 }
             }
         let server = HeldChatServer(port: channel.channel.localAddress!.port!, snapshot: snapshot, answer: answer)

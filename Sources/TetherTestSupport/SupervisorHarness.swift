@@ -13,8 +13,13 @@ public func withSupervisor<T: Sendable>(
     _ body: @Sendable (RunSupervisor) async throws -> T
 ) async throws -> T {
     let supervisor = RunSupervisor(
-        configuration: configuration, registry: AgentRegistry(agents), runStore: runStore,
-        dataStore: dataStore, llm: llm, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        configuration: configuration,
+        registry: AgentRegistry(agents),
+        runStore: runStore,
+        dataStore: dataStore,
+        llm: llm,
+        logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+    )
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await supervisor.run() }
         do {
@@ -48,7 +53,8 @@ extension RunSupervisor {
 
     /// Returns once the tree's log shows an event matching `predicate`, and returns it.
     public func waitForEvent(
-        inTree root: RunID, where predicate: @Sendable (ProgressEvent) -> Bool
+        inTree root: RunID,
+        where predicate: @Sendable (ProgressEvent) -> Bool
     ) async throws -> ProgressEvent? {
         for try await event in self.events(ofTree: root) where predicate(event) { return event }
         return nil

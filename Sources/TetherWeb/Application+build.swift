@@ -22,9 +22,13 @@ public struct ServerDependencies: Sendable {
 
     public init(
         storage: Storage = .sqlite,
-        swiftAgents: [AgentDescriptor] = [], llm: (any LLMClient)? = nil, keepAliveInterval: Duration = .seconds(15),
-        templatesDirectory: String = "Templates", publicDirectory: String = "Public",
-        logger: Logger = Logger(label: "tether"), onListening: (@Sendable (Int) async -> Void)? = nil
+        swiftAgents: [AgentDescriptor] = [],
+        llm: (any LLMClient)? = nil,
+        keepAliveInterval: Duration = .seconds(15),
+        templatesDirectory: String = "Templates",
+        publicDirectory: String = "Public",
+        logger: Logger = Logger(label: "tether"),
+        onListening: (@Sendable (Int) async -> Void)? = nil
     ) {
         self.storage = storage
         self.swiftAgents = swiftAgents
@@ -41,23 +45,41 @@ public struct ServerDependencies: Sendable {
 /// template: the runtime (``RuntimeAssembly``), the pages, the router, the application.
 /// - Throws: ``StartupError`` when the settings or files cannot be served as they are.
 public func buildApplication(
-    _ configuration: AppConfiguration, dependencies: ServerDependencies = ServerDependencies()
+    _ configuration: AppConfiguration,
+    dependencies: ServerDependencies = ServerDependencies()
 ) async throws(StartupError) -> TetherApplication {
     if configuration.apiToken == nil, !isLoopback(configuration.host) {
         throw StartupError(
-            "TETHER_HOST=\(configuration.host) is not a loopback address: set TETHER_API_TOKEN (--api-token) so that only people with the token can use this server")
+            "TETHER_HOST=\(configuration.host) is not a loopback address: set TETHER_API_TOKEN (--api-token) so that only people with the token can use this server"
+        )
     }
     let renderer = try await PageRenderer.load(
-        templates: dependencies.templatesDirectory, assets: dependencies.publicDirectory)
+        templates: dependencies.templatesDirectory,
+        assets: dependencies.publicDirectory
+    )
     let runtime = try await RuntimeAssembly.build(
-        configuration: configuration, storage: dependencies.storage, swiftAgents: dependencies.swiftAgents,
-        llm: dependencies.llm, logger: dependencies.logger)
+        configuration: configuration,
+        storage: dependencies.storage,
+        swiftAgents: dependencies.swiftAgents,
+        llm: dependencies.llm,
+        logger: dependencies.logger
+    )
     let router = buildRouter(
-        configuration: configuration, runtime: runtime, renderer: renderer, dependencies: dependencies)
+        configuration: configuration,
+        runtime: runtime,
+        renderer: renderer,
+        dependencies: dependencies
+    )
     return TetherApplication(
         responder: router.buildResponder(),
         configuration: ApplicationConfiguration(
-            address: .hostname(configuration.host, port: configuration.port), serverName: "Tether"),
-        logger: dependencies.logger, supervisor: runtime.supervisor, host: configuration.host,
-        runtimeServices: runtime.services, onListening: dependencies.onListening)
+            address: .hostname(configuration.host, port: configuration.port),
+            serverName: "Tether"
+        ),
+        logger: dependencies.logger,
+        supervisor: runtime.supervisor,
+        host: configuration.host,
+        runtimeServices: runtime.services,
+        onListening: dependencies.onListening
+    )
 }

@@ -38,14 +38,21 @@ struct BulkStopPreview: Negotiated {
 
     func browserResponse(_ browser: BrowserRendering) async throws -> Response {
         let subject = filter.agent.map { "of agent \($0)" } ?? "of every agent"
-        let summary = runs.isEmpty
+        let summary =
+            runs.isEmpty
             ? "No run \(subject) is in flight."
             : "Stop \(runs.count) run\(runs.count == 1 ? "" : "s") \(subject)? Each halts at its next boundary; LLM calls in flight finish first."
         let renderer = browser.renderer
         let page = ConfirmStopPage(
-            title: "Stop runs — Tether", assetVersion: renderer.assetVersion, csrfToken: browser.csrfToken,
-            action: "/runs/stop?" + filter.query(), summary: summary, runs: runs.map { RunsScreen.row($0) },
-            hasRuns: !runs.isEmpty, backURL: filter.agent.map { "/runs?agent=\(BulkStopFilter.escape($0))" } ?? "/runs")
+            title: "Stop runs — Tether",
+            assetVersion: renderer.assetVersion,
+            csrfToken: browser.csrfToken,
+            action: "/runs/stop?" + filter.query(),
+            summary: summary,
+            runs: runs.map { RunsScreen.row($0) },
+            hasRuns: !runs.isEmpty,
+            backURL: filter.agent.map { "/runs?agent=\(BulkStopFilter.escape($0))" } ?? "/runs"
+        )
         return renderer.page("confirm-stop", page)
     }
 }

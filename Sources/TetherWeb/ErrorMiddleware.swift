@@ -31,8 +31,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func render(_ error: APIError, for request: Request, context: Context) throws -> Response {
         guard request.prefersHTML else { return try error.response(from: request, context: context) }
         let page = ErrorPage(
-            title: Self.title(for: error), status: Int(error.status.code), code: error.code.rawValue,
-            message: error.message, backURL: "/", backLabel: "Back to the Runs screen", assetVersion: renderer.assetVersion)
+            title: Self.title(for: error),
+            status: Int(error.status.code),
+            code: error.code.rawValue,
+            message: error.message,
+            backURL: "/",
+            backLabel: "Back to the Runs screen",
+            assetVersion: renderer.assetVersion
+        )
         var response = renderer.page("error", page, status: error.status)
         if error.code == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         return response

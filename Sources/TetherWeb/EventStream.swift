@@ -92,9 +92,11 @@ struct EventStream {
                 // is all there is to tell.
                 if let final = try await reads.record(id) {
                     try await writer.write(
-                        try Frame.done(RunOutcome(runID: id, status: final.status, result: final.result, error: final.error)))
+                        try Frame.done(RunOutcome(runID: id, status: final.status, result: final.result, error: final.error))
+                    )
                 }
                 try await writer.finish(nil)
-            })
+            }
+        )
     }
 }

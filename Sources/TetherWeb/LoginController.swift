@@ -62,8 +62,12 @@ struct LoginController {
 
     func view(_ context: AppRequestContext, next: String) -> LoginPage {
         LoginPage(
-            title: "Sign in — Tether", assetVersion: renderer.assetVersion, csrfToken: context.csrfToken, next: next,
-            error: nil)
+            title: "Sign in — Tether",
+            assetVersion: renderer.assetVersion,
+            csrfToken: context.csrfToken,
+            next: next,
+            error: nil
+        )
     }
 
     /// Where to go after signing in: a path on this server only. Browsers drop tabs and

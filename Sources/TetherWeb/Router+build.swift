@@ -11,13 +11,20 @@ import TetherRuntime
 /// then the assets. The `POST`s that change something sit in one group behind
 /// ``CSRFMiddleware``; the login form has its own, which checks `x-www-form-urlencoded` only.
 func buildRouter(
-    configuration: AppConfiguration, runtime: RuntimeAssembly, renderer: PageRenderer, dependencies: ServerDependencies
+    configuration: AppConfiguration,
+    runtime: RuntimeAssembly,
+    renderer: PageRenderer,
+    dependencies: ServerDependencies
 ) -> Router<AppRequestContext> {
     let supervisor = runtime.supervisor
     let reads = supervisor.reads
     let screen = RunsScreen(
-        agents: supervisor.agents, reads: reads, renderer: renderer, grace: configuration.stopGrace,
-        isSimulated: runtime.isSimulated)
+        agents: supervisor.agents,
+        reads: reads,
+        renderer: renderer,
+        grace: configuration.stopGrace,
+        isSimulated: runtime.isSimulated
+    )
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware(renderer: renderer))
@@ -28,9 +35,14 @@ func buildRouter(
     }
     router.add(middleware: OriginCheckMiddleware())
     router.add(middleware: CSRFTokenMiddleware())
-    router.add(middleware: FileMiddleware(
-        dependencies.publicDirectory, cacheControl: .init([(.init(type: .any), [.public, .maxAge(86_400)])]),
-        searchForIndexHtml: false, logger: dependencies.logger))
+    router.add(
+        middleware: FileMiddleware(
+            dependencies.publicDirectory,
+            cacheControl: .init([(.init(type: .any), [.public, .maxAge(86_400)])]),
+            searchForIndexHtml: false,
+            logger: dependencies.logger
+        )
+    )
 
     let negotiation = Negotiation(screen: screen)
     let changes = router.group().add(middleware: CSRFMiddleware(scope: .formTypes))
@@ -42,8 +54,10 @@ func buildRouter(
     StoreController(dataStore: runtime.dataStore).addRoutes(to: router, negotiation: negotiation)
     AgentsController(agents: supervisor.agents).addRoutes(to: router)
     let runs = RunsController(
-        supervisor: supervisor, reads: reads,
-        events: EventStream(reads: reads, keepAliveInterval: dependencies.keepAliveInterval))
+        supervisor: supervisor,
+        reads: reads,
+        events: EventStream(reads: reads, keepAliveInterval: dependencies.keepAliveInterval)
+    )
     runs.addRoutes(to: router, negotiation: negotiation)
     runs.addPostRoutes(to: changes, negotiation: negotiation)
     return router

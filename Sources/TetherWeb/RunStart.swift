@@ -12,8 +12,10 @@ enum RunStart: Negotiated {
         case .started(let record):
             let links = RunLinks(id: record.id)
             return try .json(
-                StartedRun(runId: record.id, status: record.status, links: links), status: .accepted,
-                headers: [.location: links.selfLink])
+                StartedRun(runId: record.id, status: record.status, links: links),
+                status: .accepted,
+                headers: [.location: links.selfLink]
+            )
         case .refused(_, _, let reason):
             throw APIError(.badRequest, reason)
         }

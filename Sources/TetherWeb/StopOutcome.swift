@@ -15,7 +15,8 @@ enum StopOutcome: Negotiated {
         case .requested(let record, let waited):
             return try .json(
                 StopAnswer(runId: record.id, status: record.status, forced: record.forced),
-                status: record.status.isTerminal && waited ? .ok : .accepted)
+                status: record.status.isTerminal && waited ? .ok : .accepted
+            )
         case .alreadyFinished(_, let error):
             throw error
         }

@@ -14,12 +14,27 @@ struct StoreOverview: Negotiated {
         let renderer = browser.renderer
         let rows = namespaces.map {
             StoreNamespaceRow(
-                namespace: $0.namespace, url: "/store/\(BulkStopFilter.escape($0.namespace))", keys: $0.keys,
-                bytes: StoreFormat.size($0.bytes), updatedAt: APIJSON.timestamp($0.updatedAt))
+                namespace: $0.namespace,
+                url: "/store/\(BulkStopFilter.escape($0.namespace))",
+                keys: $0.keys,
+                bytes: StoreFormat.size($0.bytes),
+                updatedAt: APIJSON.timestamp($0.updatedAt)
+            )
         }
-        return renderer.page("store", StorePage(
-            title: "Data store — Tether", assetVersion: renderer.assetVersion, isOverview: true, namespaces: rows,
-            hasNamespaces: !rows.isEmpty, namespace: nil, entries: [], hasEntries: false, entry: nil))
+        return renderer.page(
+            "store",
+            StorePage(
+                title: "Data store — Tether",
+                assetVersion: renderer.assetVersion,
+                isOverview: true,
+                namespaces: rows,
+                hasNamespaces: !rows.isEmpty,
+                namespace: nil,
+                entries: [],
+                hasEntries: false,
+                entry: nil
+            )
+        )
     }
 }
 
@@ -33,11 +48,20 @@ enum StoreContents: Negotiated {
         case .value(let value):
             return try .json(value)
         case .namespace(let name, let entries):
-            return try .json(StoreNamespace(namespace: name, entries: entries.map {
-                StoreKeyInfo(
-                    key: $0.key, bytes: $0.value.utf8.count, updatedAt: $0.updatedAt, preview: StoreFormat.preview($0.value),
-                    url: StoreFormat.url(name, key: $0.key))
-            }))
+            return try .json(
+                StoreNamespace(
+                    namespace: name,
+                    entries: entries.map {
+                        StoreKeyInfo(
+                            key: $0.key,
+                            bytes: $0.value.utf8.count,
+                            updatedAt: $0.updatedAt,
+                            preview: StoreFormat.preview($0.value),
+                            url: StoreFormat.url(name, key: $0.key)
+                        )
+                    }
+                )
+            )
         }
     }
 
@@ -46,22 +70,52 @@ enum StoreContents: Negotiated {
         switch self {
         case .value(let value):
             let view = StoreEntryView(
-                key: value.key, value: value.value, bytes: StoreFormat.size(value.bytes),
-                updatedAt: APIJSON.timestamp(value.updatedAt), namespaceURL: StoreFormat.url(value.namespace))
-            return renderer.page("store", StorePage(
-                title: "\(value.namespace)/\(value.key) — Tether", assetVersion: renderer.assetVersion, isOverview: false,
-                namespaces: [], hasNamespaces: false, namespace: value.namespace, entries: [], hasEntries: false, entry: view))
+                key: value.key,
+                value: value.value,
+                bytes: StoreFormat.size(value.bytes),
+                updatedAt: APIJSON.timestamp(value.updatedAt),
+                namespaceURL: StoreFormat.url(value.namespace)
+            )
+            return renderer.page(
+                "store",
+                StorePage(
+                    title: "\(value.namespace)/\(value.key) — Tether",
+                    assetVersion: renderer.assetVersion,
+                    isOverview: false,
+                    namespaces: [],
+                    hasNamespaces: false,
+                    namespace: value.namespace,
+                    entries: [],
+                    hasEntries: false,
+                    entry: view
+                )
+            )
         case .namespace(let name, let entries):
             let rows = entries.map { entry in
                 let preview = StoreFormat.preview(entry.value)
                 return StoreEntryRow(
-                    key: entry.key, url: StoreFormat.url(name, key: entry.key), preview: preview,
-                    isTruncated: preview != entry.value, bytes: StoreFormat.size(entry.value.utf8.count),
-                    updatedAt: APIJSON.timestamp(entry.updatedAt))
+                    key: entry.key,
+                    url: StoreFormat.url(name, key: entry.key),
+                    preview: preview,
+                    isTruncated: preview != entry.value,
+                    bytes: StoreFormat.size(entry.value.utf8.count),
+                    updatedAt: APIJSON.timestamp(entry.updatedAt)
+                )
             }
-            return renderer.page("store", StorePage(
-                title: "\(name) — data store — Tether", assetVersion: renderer.assetVersion, isOverview: false, namespaces: [],
-                hasNamespaces: false, namespace: name, entries: rows, hasEntries: true, entry: nil))
+            return renderer.page(
+                "store",
+                StorePage(
+                    title: "\(name) — data store — Tether",
+                    assetVersion: renderer.assetVersion,
+                    isOverview: false,
+                    namespaces: [],
+                    hasNamespaces: false,
+                    namespace: name,
+                    entries: rows,
+                    hasEntries: true,
+                    entry: nil
+                )
+            )
         }
     }
 }

@@ -40,10 +40,17 @@ public struct TetherApplication: ApplicationProtocol {
     /// Serves until graceful shutdown, in the order the type's documentation gives.
     public func run() async throws {
         let server = Application(
-            responder: responder, configuration: configuration, onServerRunning: onServerRunning, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: runtimeServices.map { .init(service: $0) } + [.init(service: server), .init(service: supervisor)],
-            logger: logger))
+            responder: responder,
+            configuration: configuration,
+            onServerRunning: onServerRunning,
+            logger: logger
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: runtimeServices.map { .init(service: $0) } + [.init(service: server), .init(service: supervisor)],
+                logger: logger
+            )
+        )
         try await group.run()
     }
 }

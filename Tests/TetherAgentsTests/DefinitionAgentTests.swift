@@ -7,7 +7,9 @@ import TetherTestSupport
 
 /// Loads definitions from text and runs them on a supervisor.
 func withDefinitions<T: Sendable>(
-    _ files: [String: String], llm: any LLMClient, dataStore: any DataStore = MemoryDataStore(),
+    _ files: [String: String],
+    llm: any LLMClient,
+    dataStore: any DataStore = MemoryDataStore(),
     _ body: @Sendable (RunSupervisor) async throws -> T
 ) async throws -> T {
     let result = DefinitionLoader.load(files: files.map { ($0.key, $0.value) })
@@ -71,7 +73,9 @@ struct EchoLLM: LLMClient {
     }
 
     @Test func substitutionIsVerbatimWithNoHTMLEscaping() async throws {
-        let files = ["raw.json": #"{"name": "raw", "input": {"text": "text"}, "steps": [{"llm": "Say: {{input.text}}", "as": "a"}, {"return": "{{a}}"}]}"#]
+        let files = [
+            "raw.json": #"{"name": "raw", "input": {"text": "text"}, "steps": [{"llm": "Say: {{input.text}}", "as": "a"}, {"return": "{{a}}"}]}"#
+        ]
         let tricky = "<script>alert(\"x\")</script> & 'quotes' {{not a var}}"
         try await withDefinitions(files, llm: EchoLLM()) { supervisor in
             let run = try await supervisor.start(agent: "raw", input: ["text": .string(tricky)])
@@ -89,7 +93,7 @@ struct EchoLLM: LLMClient {
               {"each": "seen", "as": "entry", "do": [{"log": "entry {{entry.key}}={{entry.value}}"}]},
               {"return": "done"}
             ]}
-            """#,
+            """#
         ]
         let dataStore = MemoryDataStore()
         try await withDefinitions(files, llm: EchoLLM(), dataStore: dataStore) { supervisor in
@@ -126,7 +130,7 @@ struct EchoLLM: LLMClient {
                 {"store_set": "loop/{{item}}", "value": "{{text}}"}
               ]}
             ]}
-            """#,
+            """#
         ]
         let llm = GatedLLM()
         let dataStore = MemoryDataStore()

@@ -8,7 +8,8 @@ import TetherCore
 
     static let expectedRejections: [String: String] = [
         "bad-field-type.json": "bad-field-type.json: input.when: unknown field type (expected one of string, text, number, boolean)",
-        "call-unknown-field.json": "call-unknown-field.json: steps[0] (call): agent 'valid' has no input field 'topc' (its fields: topic, depth, notes, urgent)",
+        "call-unknown-field.json":
+            "call-unknown-field.json: steps[0] (call): agent 'valid' has no input field 'topc' (its fields: topic, depth, notes, urgent)",
         "calls-rejected.json": "calls-rejected.json: steps[0] (call): calls agent 'unknown-step', which was rejected",
         "cycle-a.json": "cycle-a.json: steps[0] (call): calls itself through cycle-a → cycle-b → cycle-a",
         "cycle-b.json": "cycle-b.json: steps[1].do[0] (call): calls itself through cycle-b → cycle-a → cycle-b",
@@ -19,8 +20,10 @@ import TetherCore
         "self-call.json": "self-call.json: steps[0] (call): calls itself",
         "unclosed-template.json": "unclosed-template.json: steps[0] (log): \"log\": a '{{' is not closed by '}}'",
         "unknown-agent.json": "unknown-agent.json: steps[1] (call): calls unknown agent 'nobody'",
-        "unknown-input-field.json": "unknown-input-field.json: steps[0] (log): unknown variable 'input.topc': no input field 'topc' (its fields: topic)",
-        "unknown-step.json": "unknown-step.json: steps[0]: unknown step kind 'lm' (expected one of llm, store_get, store_set, store_delete, store_list, call, each, log, wait, return)",
+        "unknown-input-field.json":
+            "unknown-input-field.json: steps[0] (log): unknown variable 'input.topc': no input field 'topc' (its fields: topic)",
+        "unknown-step.json":
+            "unknown-step.json: steps[0]: unknown step kind 'lm' (expected one of llm, store_get, store_set, store_delete, store_list, call, each, log, wait, return)",
         "unknown-variable.json": "unknown-variable.json: steps[1] (log): unknown variable 'outlin' (defined here: input, outline)",
     ]
 
@@ -60,7 +63,8 @@ import TetherCore
         }
         let result = DefinitionLoader.load(
             files: [("caller.json", #"{"name":"caller","steps":[{"call":"native","input":{"text":"hi"}}]}"#)],
-            otherAgents: [swiftAgent])
+            otherAgents: [swiftAgent]
+        )
         #expect(result.rejected.isEmpty)
         #expect(result.definitions.map(\.name) == ["caller"])
     }

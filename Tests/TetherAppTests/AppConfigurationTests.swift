@@ -39,7 +39,10 @@ import TetherApp
         (["TETHER_PORT": "http"], "TETHER_PORT (--port) = 'http' must be a whole number from 0 to 65535"),
         (["TETHER_LLM": "gpt"], "TETHER_LLM (--llm) = 'gpt' must be simulated or openai"),
         (["TETHER_LLM": "openai"], "TETHER_LLM_BASE_URL (--llm-base-url) is required when TETHER_LLM is openai"),
-        (["TETHER_LLM": "openai", "TETHER_LLM_BASE_URL": "ftp://x"], "TETHER_LLM_BASE_URL (--llm-base-url) = 'ftp://x' must be an http:// or https:// URL"),
+        (
+            ["TETHER_LLM": "openai", "TETHER_LLM_BASE_URL": "ftp://x"],
+            "TETHER_LLM_BASE_URL (--llm-base-url) = 'ftp://x' must be an http:// or https:// URL"
+        ),
         (["TETHER_MAX_RUNS": "0"], "TETHER_MAX_RUNS (--max-runs) = '0' must be a whole number from 1 to 100000"),
     ])
     func aBadValueIsRefusedNamingTheSetting(environment: [String: String], message: String) {

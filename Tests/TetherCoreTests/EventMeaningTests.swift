@@ -18,9 +18,11 @@ import TetherCore
 
     @Test func aStopRequestMakesEveryListedRunStopping() {
         let event = Self.event(.stopRequested, ["runIds": [.string(Self.run.rawValue), .string(Self.child.rawValue)]])
-        #expect(event.statusChanges == [
-            StatusChange(runID: Self.run, status: .stopping), StatusChange(runID: Self.child, status: .stopping),
-        ])
+        #expect(
+            event.statusChanges == [
+                StatusChange(runID: Self.run, status: .stopping), StatusChange(runID: Self.child, status: .stopping),
+            ]
+        )
     }
 
     @Test func aStopRequestWithoutItsListStopsItsOwnRun() {

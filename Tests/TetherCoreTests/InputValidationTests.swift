@@ -3,7 +3,8 @@ import TetherCore
 
 @Suite struct InputValidationTests {
     let agent = AgentDescriptor(
-        name: "brief", description: "",
+        name: "brief",
+        description: "",
         input: [
             InputField(name: "topic", type: .string), InputField(name: "notes", type: .text),
             InputField(name: "count", type: .number), InputField(name: "loud", type: .boolean),
@@ -22,7 +23,10 @@ import TetherCore
         (["topic": 5, "notes": "n", "count": 1], "input.topic must be text, not a number"),
         (["topic": "t", "notes": "n", "count": "3"], "input.count must be a number, not text"),
         (["topic": "t", "notes": "n", "count": 1, "loud": "yes"], "input.loud must be true or false, not text"),
-        (["topic": "t", "notes": "n", "count": 1, "extra": 1], "input.extra is not a field of agent 'brief' (its fields: topic, notes, count, loud)"),
+        (
+            ["topic": "t", "notes": "n", "count": 1, "extra": 1],
+            "input.extra is not a field of agent 'brief' (its fields: topic, notes, count, loud)"
+        ),
         ("just text", "the input must be a JSON object of fields"),
     ]
 

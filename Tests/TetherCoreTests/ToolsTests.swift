@@ -24,11 +24,23 @@ final class CountingBackend: ToolBackend {
         reach("llm")
         return LLMResponse(text: "ok", model: "m")
     }
-    func storeValue(for key: StoreKey) async throws -> String? { reach("get"); return nil }
+    func storeValue(for key: StoreKey) async throws -> String? {
+        reach("get")
+        return nil
+    }
     func storeSet(_ value: String, for key: StoreKey) async throws { reach("set") }
-    func storeDelete(_ key: StoreKey) async throws -> Bool { reach("delete"); return false }
-    func storeList(namespace: String, prefix: String) async throws -> [StoreEntry] { reach("list"); return [] }
-    func callAgent(named name: String, input: JSONValue) async throws -> JSONValue { reach("call"); return .null }
+    func storeDelete(_ key: StoreKey) async throws -> Bool {
+        reach("delete")
+        return false
+    }
+    func storeList(namespace: String, prefix: String) async throws -> [StoreEntry] {
+        reach("list")
+        return []
+    }
+    func callAgent(named name: String, input: JSONValue) async throws -> JSONValue {
+        reach("call")
+        return .null
+    }
     func wait(for duration: Duration) async throws { reach("wait") }
     func log(_ message: String, data: [String: JSONValue]) async throws { reach("log") }
 }

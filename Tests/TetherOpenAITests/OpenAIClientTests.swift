@@ -6,15 +6,20 @@ import TetherTestSupport
 
 @Suite struct OpenAIClientTests {
     func withClient<T: Sendable>(
-        _ server: HeldChatServer, apiKey: String? = nil, timeout: Duration = .seconds(30),
+        _ server: HeldChatServer,
+        apiKey: String? = nil,
+        timeout: Duration = .seconds(30),
         _ body: (OpenAIClient) async throws -> T
     ) async throws -> T {
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(2)
         return try await withHTTPClient(configuration: configuration) { http in
-            try await body(OpenAIClient(
-                configuration: OpenAIConfiguration(baseURL: server.baseURL + "/", model: "test-model", apiKey: apiKey, timeout: timeout),
-                httpClient: http))
+            try await body(
+                OpenAIClient(
+                    configuration: OpenAIConfiguration(baseURL: server.baseURL + "/", model: "test-model", apiKey: apiKey, timeout: timeout),
+                    httpClient: http
+                )
+            )
         }
     }
 

@@ -83,11 +83,12 @@ final class ObservationBox: Sendable {
             let final = try await withTimeout { try await supervisor.waitUntilFinished(run.id) }
             let observation = observed.value.withLock { $0 }
 
-            let expected: RunStatus = switch ending {
-            case .succeed: .succeeded
-            case .fail: .failed
-            case .stop: .stopped
-            }
+            let expected: RunStatus =
+                switch ending {
+                case .succeed: .succeeded
+                case .fail: .failed
+                case .stop: .stopped
+                }
             #expect(final.status == expected)
             #expect(observation.clientShutDown, "the release completed before the record became terminal")
             #expect(observation.statusDuringCleanup?.isTerminal == false)

@@ -1,8 +1,9 @@
 import Synchronization
 import Testing
+import TetherTestSupport
+
 @testable import TetherCore
 @testable import TetherRuntime
-import TetherTestSupport
 
 @Suite struct EventLogTests {
     /// Appends `count` events to a fresh tree from `writers` tasks at once.

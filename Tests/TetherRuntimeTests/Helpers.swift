@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Synchronization
+import Testing
 import TetherCore
 import TetherOpenAI
 import TetherRuntime
@@ -8,13 +9,17 @@ import TetherTestSupport
 /// Runs `body` with an `openai` provider pointed at `server`, through an `HTTPClient` the
 /// test owns and shuts down.
 func withOpenAI<T: Sendable>(
-    _ server: HeldChatServer, timeout: Duration = .seconds(60),
+    _ server: HeldChatServer,
+    timeout: Duration = .seconds(60),
     _ body: (OpenAIClient) async throws -> T
 ) async throws -> T {
     try await withHTTPClient { http in
-        try await body(OpenAIClient(
-            configuration: OpenAIConfiguration(baseURL: server.baseURL, model: "test-model", timeout: timeout),
-            httpClient: http))
+        try await body(
+            OpenAIClient(
+                configuration: OpenAIConfiguration(baseURL: server.baseURL, model: "test-model", timeout: timeout),
+                httpClient: http
+            )
+        )
     }
 }
 
@@ -48,5 +53,3 @@ extension RunSupervisor {
         return try #require(event?.data["runId"]?.stringValue.map(RunID.init(stored:)))
     }
 }
-
-import Testing

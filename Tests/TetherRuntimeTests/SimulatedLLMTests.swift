@@ -1,5 +1,6 @@
 import Testing
 import TetherCore
+
 @testable import TetherRuntime
 
 @Suite struct SimulatedLLMTests {

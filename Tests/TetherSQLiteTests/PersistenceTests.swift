@@ -1,6 +1,6 @@
-import Logging
 import Foundation
 import GRDB
+import Logging
 import Testing
 import TetherCore
 import TetherRuntime
@@ -49,7 +49,10 @@ import TetherTestSupport
         let folder = temporaryFolder()
         let (database, runStore, dataStore) = try stores(folder)
         let root = try await withSupervisor(
-            agents: [Self.parent, Self.oneCall], llm: SimulatedLLM(latency: .zero), runStore: runStore, dataStore: dataStore
+            agents: [Self.parent, Self.oneCall],
+            llm: SimulatedLLM(latency: .zero),
+            runStore: runStore,
+            dataStore: dataStore
         ) { supervisor in
             let run = try await supervisor.start(agent: "parent", input: [:])
             _ = try await withTimeout { try await supervisor.waitUntilFinished(run.id) }
@@ -82,7 +85,10 @@ import TetherTestSupport
         let child = record(parent: root, status: .stopping)
         try await runStore.insertRun(root)
         try await runStore.insertRun(child)
-        try await runStore.appendEvents([event(1, root.id, .runStarted), event(2, root.id, .agentCalled), event(3, child.id, .runStarted)], tree: root.id)
+        try await runStore.appendEvents(
+            [event(1, root.id, .runStarted), event(2, root.id, .agentCalled), event(3, child.id, .runStarted)],
+            tree: root.id
+        )
         try await withSupervisor(agents: [], llm: GatedLLM(), runStore: runStore, dataStore: dataStore) { supervisor in
             let recovery = RunRecovery(store: runStore, logger: Logger(label: "test"))
             #expect(try await recovery.markInterrupted() == 2)

@@ -25,14 +25,34 @@ func temporaryFolder() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("tether-\(UUID())").path
 }
 
-func record(_ id: RunID = RunID(), agent: String = "brief", parent: RunRecord? = nil, at date: Date = Date(), status: RunStatus = .running) -> RunRecord {
+func record(
+    _ id: RunID = RunID(),
+    agent: String = "brief",
+    parent: RunRecord? = nil,
+    at date: Date = Date(),
+    status: RunStatus = .running
+) -> RunRecord {
     RunRecord(
-        id: id, agent: agent, input: ["topic": "owls é \"q\"", "n": 3], status: status, parentRunID: parent?.id,
-        rootRunID: parent?.rootRunID ?? id, depth: (parent?.depth ?? -1) + 1, createdAt: date)
+        id: id,
+        agent: agent,
+        input: ["topic": "owls é \"q\"", "n": 3],
+        status: status,
+        parentRunID: parent?.id,
+        rootRunID: parent?.rootRunID ?? id,
+        depth: (parent?.depth ?? -1) + 1,
+        createdAt: date
+    )
 }
 
 func event(_ seq: Int, _ run: RunID, _ kind: EventKind = .log) -> ProgressEvent {
-    ProgressEvent(seq: seq, runID: run, at: Date(), kind: kind, message: "event \(seq) ✓", data: ["n": .number(Double(seq)), "nested": ["a": [1, nil]]])
+    ProgressEvent(
+        seq: seq,
+        runID: run,
+        at: Date(),
+        kind: kind,
+        message: "event \(seq) ✓",
+        data: ["n": .number(Double(seq)), "nested": ["a": [1, nil]]]
+    )
 }
 
 @Suite struct StoreContractTests {
@@ -99,8 +119,11 @@ func event(_ seq: Int, _ run: RunID, _ kind: EventKind = .log) -> ProgressEvent 
         let base = Date()
         var roots: [RunRecord] = []
         for index in 0..<6 {
-            let run = record(agent: index % 2 == 0 ? "even" : "odd", at: base.addingTimeInterval(Double(index) * 0.001),
-                             status: index < 3 ? .succeeded : .running)
+            let run = record(
+                agent: index % 2 == 0 ? "even" : "odd",
+                at: base.addingTimeInterval(Double(index) * 0.001),
+                status: index < 3 ? .succeeded : .running
+            )
             try await store.insertRun(run)
             roots.append(run)
         }
@@ -157,7 +180,8 @@ func event(_ seq: Int, _ run: RunID, _ kind: EventKind = .log) -> ProgressEvent 
         try await store.insertRun(child)
         try await store.appendEvents(
             [event(1, root.id, .runStarted), event(2, child.id, .runStarted), event(3, child.id, .runFinished), event(4, root.id, .log)],
-            tree: root.id)
+            tree: root.id
+        )
         #expect(try await store.finishedEvent(of: child.id, inTree: root.id)?.seq == 3)
         #expect(try await store.finishedEvent(of: root.id, inTree: root.id) == nil)
         try await store.appendEvents([event(5, root.id, .runFinished)], tree: root.id)

@@ -21,7 +21,8 @@ import TetherWeb
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("agents-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try #"{"name": "ordered", "description": "Fields in file order.", "input": {"zeta": "string", "alpha": "number", "mid": "boolean"}, "steps": [{"return": "x"}]}"#
+        try
+            #"{"name": "ordered", "description": "Fields in file order.", "input": {"zeta": "string", "alpha": "number", "mid": "boolean"}, "steps": [{"return": "x"}]}"#
             .write(to: folder.appendingPathComponent("ordered.json"), atomically: true, encoding: .utf8)
         try await withServer(configuration: testConfiguration(agentsDirectory: folder.path), agents: [TestAgents.oneCall]) { client, _ in
             let response = try await client.execute(uri: "/agents", method: .get)
@@ -29,7 +30,11 @@ import TetherWeb
             let agents = try #require(try response.json().arrayValue)
             #expect(agents.map { $0["name"] } == ["one-call", "ordered"])
             #expect(agents[1]["description"] == "Fields in file order.")
-            #expect(agents[1]["input"] == [["name": "zeta", "type": "string"], ["name": "alpha", "type": "number"], ["name": "mid", "type": "boolean"]])
+            #expect(
+                agents[1]["input"] == [
+                    ["name": "zeta", "type": "string"], ["name": "alpha", "type": "number"], ["name": "mid", "type": "boolean"],
+                ]
+            )
             #expect(agents[0]["input"] == .null)
         }
     }
@@ -59,7 +64,10 @@ import TetherWeb
         ("field missing", #"{"agent": "quick", "input": {}}"#, .badRequest, "bad_request"),
         ("unknown field", #"{"agent": "quick", "input": {"topic": "a", "x": 1}}"#, .badRequest, "bad_request"),
         ("unknown agent", #"{"agent": "nobody"}"#, .unprocessableContent, "unknown_agent"),
-        ("oversized", #"{"agent": "quick", "input": {"topic": ""# + String(repeating: "a", count: 1 << 20) + #""}}"#, .contentTooLarge, "payload_too_large"),
+        (
+            "oversized", #"{"agent": "quick", "input": {"topic": ""# + String(repeating: "a", count: 1 << 20) + #""}}"#, .contentTooLarge,
+            "payload_too_large"
+        ),
     ]
 
     @Test(arguments: Self.badStarts)
@@ -78,11 +86,18 @@ import TetherWeb
         try await withServer(agents: TestAgents.all) { client, _ in
             // text/plain is what a cross-site form can send: without a CSRF token it is refused.
             let response = try await client.execute(
-                uri: "/runs", method: .post, headers: [.contentType: "text/plain"],
-                body: ByteBuffer(string: #"{"agent": "quick", "input": {"topic": "a"}}"#))
+                uri: "/runs",
+                method: .post,
+                headers: [.contentType: "text/plain"],
+                body: ByteBuffer(string: #"{"agent": "quick", "input": {"topic": "a"}}"#)
+            )
             #expect(response.status == .forbidden && response.errorCode == "csrf_rejected")
             let xml = try await client.execute(
-                uri: "/runs", method: .post, headers: [.contentType: "application/xml"], body: ByteBuffer(string: "<run/>"))
+                uri: "/runs",
+                method: .post,
+                headers: [.contentType: "application/xml"],
+                body: ByteBuffer(string: "<run/>")
+            )
             #expect(xml.status == .badRequest && xml.errorCode == "bad_request")
             #expect(try await client.execute(uri: "/runs", method: .get).json()["runs"] == [])
         }
@@ -105,7 +120,9 @@ import TetherWeb
             _ = try await withTimeout { try await supervisor.waitUntilFinished(id) }
             let body = try await client.execute(uri: "/runs/\(id)", method: .get).json()
             #expect(body["id"] == .string(id.rawValue) && body["status"] == "succeeded")
-            for key in ["agent", "input", "parentRunId", "rootRunId", "createdAt", "startedAt", "stopRequestedAt", "finishedAt", "forced", "result", "error"] {
+            for key in [
+                "agent", "input", "parentRunId", "rootRunId", "createdAt", "startedAt", "stopRequestedAt", "finishedAt", "forced", "result", "error",
+            ] {
                 #expect(body[key] != nil, "the record has \(key)")
             }
             let runs = try #require(body["runs"]?.arrayValue)

@@ -47,9 +47,11 @@ import TetherWeb
             func signIn(_ token: String, next: String) async throws -> TestResponse {
                 let body = "csrf=\(csrf)&next=\(BrowserSession.encode(next))&token=\(BrowserSession.encode(token))"
                 return try await client.execute(
-                    uri: "/login", method: .post,
+                    uri: "/login",
+                    method: .post,
                     headers: [.contentType: "application/x-www-form-urlencoded", .cookie: csrfCookie, .accept: "text/html"],
-                    body: ByteBuffer(string: body))
+                    body: ByteBuffer(string: body)
+                )
             }
             let wrong = try await signIn("guess", next: "/runs")
             #expect(wrong.status == .unauthorized)
@@ -61,7 +63,10 @@ import TetherWeb
             let tokenCookie = String(try #require(right.headers[.setCookie]).split(separator: ";")[0])
             #expect(try #require(right.headers[.setCookie]).contains("HttpOnly"))
             let signedIn = try await client.execute(
-                uri: "/runs", method: .get, headers: [.accept: "text/html", .cookie: "\(csrfCookie); \(tokenCookie)"])
+                uri: "/runs",
+                method: .get,
+                headers: [.accept: "text/html", .cookie: "\(csrfCookie); \(tokenCookie)"]
+            )
             #expect(signedIn.status == .ok)
             _ = try checkedPage(signedIn.text)
 

@@ -81,9 +81,11 @@ final class TetherProcess: Sendable {
 
 @Suite(.serialized) struct CrashRecoveryTests {
     static let agents: [String: String] = [
-        "note.json": #"{"name": "note", "input": {"text": "string"}, "steps": [{"store_set": "notes/kept", "value": "{{input.text}}"}, {"return": "saved"}]}"#,
+        "note.json":
+            #"{"name": "note", "input": {"text": "string"}, "steps": [{"store_set": "notes/kept", "value": "{{input.text}}"}, {"return": "saved"}]}"#,
         "reader.json": #"{"name": "reader", "steps": [{"store_get": "notes/kept", "as": "kept"}, {"return": "{{kept}}"}]}"#,
-        "slow.json": #"{"name": "slow", "input": {"items": "text"}, "steps": [{"each": "input.items", "as": "item", "do": [{"llm": "Write about {{item}}", "as": "text"}, {"store_set": "slow/{{item}}", "value": "{{text}}"}]}]}"#,
+        "slow.json":
+            #"{"name": "slow", "input": {"items": "text"}, "steps": [{"each": "input.items", "as": "item", "do": [{"llm": "Write about {{item}}", "as": "text"}, {"store_set": "slow/{{item}}", "value": "{{text}}"}]}]}"#,
     ]
 
     func post(_ http: HTTPClient, _ url: String, _ json: String) async throws -> JSONValue {

@@ -42,12 +42,18 @@ import TetherTestSupport
             let id = try await finishedParent(client, supervisor)
             let total = try await supervisor.allEvents(ofTree: id).count
             let byHeader = try await client.execute(
-                uri: "/runs/\(id)/events", method: .get, headers: [HTTPField.Name("Last-Event-ID")!: "4"])
+                uri: "/runs/\(id)/events",
+                method: .get,
+                headers: [HTTPField.Name("Last-Event-ID")!: "4"]
+            )
             #expect(SSEFrame.parse(byHeader.text).progressSeqs == Array(5...total))
             let byQuery = try await client.execute(uri: "/runs/\(id)/events?after=6", method: .get)
             #expect(SSEFrame.parse(byQuery.text).progressSeqs == Array(7...total))
             let both = try await client.execute(
-                uri: "/runs/\(id)/events?after=1", method: .get, headers: [HTTPField.Name("Last-Event-ID")!: "\(total - 1)"])
+                uri: "/runs/\(id)/events?after=1",
+                method: .get,
+                headers: [HTTPField.Name("Last-Event-ID")!: "\(total - 1)"]
+            )
             #expect(SSEFrame.parse(both.text).progressSeqs == [total], "the header wins")
             let atEnd = try await client.execute(uri: "/runs/\(id)/events?after=\(total)", method: .get)
             let frames = SSEFrame.parse(atEnd.text)
@@ -60,7 +66,10 @@ import TetherTestSupport
             let id = try await finishedParent(client, supervisor)
             for value in ["abc", "-1", "1.5", "9999"] {
                 let response = try await client.execute(
-                    uri: "/runs/\(id)/events", method: .get, headers: [HTTPField.Name("Last-Event-ID")!: value])
+                    uri: "/runs/\(id)/events",
+                    method: .get,
+                    headers: [HTTPField.Name("Last-Event-ID")!: value]
+                )
                 #expect(response.status == .badRequest && response.errorCode == "bad_request", "\(value)")
             }
         }
@@ -103,7 +112,9 @@ import TetherTestSupport
     @Test func aStreamEndsWithDoneEvenWhenTheLogCouldNotTakeTheLastEvent() async throws {
         let llm = GatedLLM()
         let store = FailingRunStore()
-        try await withServer(agents: TestAgents.all, llm: llm, storage: .custom(runStore: store, dataStore: MemoryDataStore())) { client, supervisor in
+        try await withServer(agents: TestAgents.all, llm: llm, storage: .custom(runStore: store, dataStore: MemoryDataStore())) {
+            client,
+            supervisor in
             let id = try await client.startRun("one-call")
             try await withTimeout { await llm.waitForCalls(1) }
             store.failEventWrites()

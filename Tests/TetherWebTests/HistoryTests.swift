@@ -20,9 +20,17 @@ import TetherTestSupport
         for index in 0..<count {
             let id = RunID()
             let status: RunStatus = index % 5 == 0 ? .failed : .succeeded
-            runs.append(RunRecord(
-                id: id, agent: index % 3 == 0 ? "quick" : "one-call", input: [:], status: status,
-                rootRunID: id, createdAt: base.addingTimeInterval(Double(index / 3)), finishedAt: base))
+            runs.append(
+                RunRecord(
+                    id: id,
+                    agent: index % 3 == 0 ? "quick" : "one-call",
+                    input: [:],
+                    status: status,
+                    rootRunID: id,
+                    createdAt: base.addingTimeInterval(Double(index / 3)),
+                    finishedAt: base
+                )
+            )
         }
         switch backend {
         case .memory:

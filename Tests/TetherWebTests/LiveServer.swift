@@ -61,7 +61,12 @@ func withLiveServer<T: Sendable>(
     let app = try await buildApplication(
         configuration,
         dependencies: testDependencies(
-            agents: agents, llm: llm, keepAlive: keepAlive, onListening: { port in bound.update { $0 = port } }))
+            agents: agents,
+            llm: llm,
+            keepAlive: keepAlive,
+            onListening: { port in bound.update { $0 = port } }
+        )
+    )
     let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }))
     return try await withHTTPClient { http in
         try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -14,7 +14,13 @@ import TetherTestSupport
     static let stoppingLabel = "Stopping… (after current LLM call completes)"
 
     /// Run and Stop stand side by side, each a button in its own POST form.
-    func expectButtons(_ page: HTMLPage, stopAction: String, stopDisabled: Bool, stopLabel: String = "Stop", sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectButtons(
+        _ page: HTMLPage,
+        stopAction: String,
+        stopDisabled: Bool,
+        stopLabel: String = "Stop",
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(page.count("//form[@method='post' and @action='/runs']//button[@id='run-button']") == 1, sourceLocation: sourceLocation)
         let stop = page.node("//form[@method='post' and @action='\(stopAction)']//button[@id='stop-button']")
         #expect(stop != nil, "the stop button posts to \(stopAction)", sourceLocation: sourceLocation)
@@ -43,7 +49,8 @@ import TetherTestSupport
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("screen-agents-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try #"{"name": "typed", "description": "All four field types.", "input": {"topic": "string", "notes": "text", "count": "number", "loud": "boolean"}, "steps": [{"return": "{{input.topic}}"}]}"#
+        try
+            #"{"name": "typed", "description": "All four field types.", "input": {"topic": "string", "notes": "text", "count": "number", "loud": "boolean"}, "steps": [{"return": "{{input.topic}}"}]}"#
             .write(to: folder.appendingPathComponent("typed.json"), atomically: true, encoding: .utf8)
         try await withServer(configuration: testConfiguration(agentsDirectory: folder.path)) { client, _ in
             let browser = try await BrowserSession.open(client)
@@ -61,7 +68,9 @@ import TetherTestSupport
 
     @Test func theStopButtonFollowsTheRunFromRunningToStopped() async throws {
         let llm = GatedLLM()
-        try await withServer(configuration: testConfiguration { $0.stopGrace = .seconds(3600) }, agents: TestAgents.all, llm: llm) { client, supervisor in
+        try await withServer(configuration: testConfiguration { $0.stopGrace = .seconds(3600) }, agents: TestAgents.all, llm: llm) {
+            client,
+            supervisor in
             let browser = try await BrowserSession.open(client)
             let post = try await browser.post("/runs", [("agent", "one-call")])
             #expect(post.status == .seeOther)
@@ -210,11 +219,19 @@ import TetherTestSupport
             // A foreign Origin: refused even with the token, for forms and JSON alike.
             let foreign = try await browser.post("/runs", [("agent", "quick"), ("input[topic]", "x")], origin: "http://evil.example")
             #expect(foreign.status == .forbidden)
-            let foreignJSON = try await client.postJSON("/runs", #"{"agent": "quick", "input": {"topic": "x"}}"#, headers: [.origin: "http://evil.example"])
+            let foreignJSON = try await client.postJSON(
+                "/runs",
+                #"{"agent": "quick", "input": {"topic": "x"}}"#,
+                headers: [.origin: "http://evil.example"]
+            )
             #expect(foreignJSON.status == .forbidden && foreignJSON.errorCode == "csrf_rejected")
             // text/plain (a cross-site form can send it) needs the token too.
             let plain = try await client.execute(
-                uri: "/runs", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: #"{"agent":"quick"}"#))
+                uri: "/runs",
+                method: .post,
+                headers: [.contentType: "text/plain"],
+                body: ByteBuffer(string: #"{"agent":"quick"}"#)
+            )
             #expect(plain.status == .forbidden)
             #expect(try await client.execute(uri: "/runs", method: .get).json()["runs"] == [], "nothing was created")
 
@@ -227,8 +244,10 @@ import TetherTestSupport
             #expect(try await supervisor.record(id)?.status == .running, "the refused stop changed nothing")
             // The script's stop: no body, the token in X-CSRF-Token, same Origin.
             let scripted = try await client.execute(
-                uri: "/runs/\(id)/stop", method: .post,
-                headers: [.cookie: browser.cookie, HTTPField.Name("X-CSRF-Token")!: browser.token, .accept: "application/json"])
+                uri: "/runs/\(id)/stop",
+                method: .post,
+                headers: [.cookie: browser.cookie, HTTPField.Name("X-CSRF-Token")!: browser.token, .accept: "application/json"]
+            )
             #expect(scripted.status == .accepted)
             llm.openAll()
             _ = try await withTimeout { try await supervisor.waitUntilFinished(id) }

@@ -1,11 +1,12 @@
 import AsyncHTTPClient
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
 import TetherCore
 import TetherTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// SIGTERM as `tether serve` handles it, over real sockets (DESIGN §8): the supervisor
 /// drains while the server still answers, then the server closes.
@@ -31,7 +32,9 @@ import TetherTestSupport
                 let refused = try await server.post("/runs", json: #"{"agent": "quick", "input": {"topic": "late"}}"#)
                 #expect(refused.status == .serviceUnavailable)
                 let body = try await JSONDecoder().decode(
-                    JSONValue.self, from: Data(buffer: refused.body.collect(upTo: 1 << 20)))
+                    JSONValue.self,
+                    from: Data(buffer: refused.body.collect(upTo: 1 << 20))
+                )
                 #expect(body["error"]?["code"] == "shutting_down")
                 #expect(try await server.get("/healthz").status == .ok)
 

@@ -21,7 +21,12 @@ import TetherTestSupport
             #expect(final.status == .stopped)
             let late = try await client.execute(uri: "/runs/\(id)/stop", method: .post)
             #expect(late.status == .conflict)
-            #expect(try late.json() == ["status": "stopped", "error": ["code": "run_finished", "message": .string("run \(id) has already finished: stopped"), "status": "stopped"]])
+            #expect(
+                try late.json() == [
+                    "status": "stopped",
+                    "error": ["code": "run_finished", "message": .string("run \(id) has already finished: stopped"), "status": "stopped"],
+                ]
+            )
             let unknown = try await client.execute(uri: "/runs/\(RunID())/stop", method: .post)
             #expect(unknown.status == .notFound && unknown.errorCode == "not_found")
             let events = try await supervisor.allEvents(ofTree: id)

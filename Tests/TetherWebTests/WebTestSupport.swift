@@ -1,15 +1,15 @@
 import Foundation
-import Logging
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
+import Testing
 import TetherApp
 import TetherCore
 import TetherRuntime
 import TetherTestSupport
 import TetherWeb
-import Testing
 
 /// The package's folder, found from this file's path.
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -35,21 +35,31 @@ func withServer<T: Sendable>(
     _ body: @escaping @Sendable (any TestClientProtocol, RunSupervisor) async throws -> T
 ) async throws -> T {
     let app = try await buildApplication(
-        configuration, dependencies: testDependencies(agents: agents, llm: llm, keepAlive: keepAlive, storage: storage))
+        configuration,
+        dependencies: testDependencies(agents: agents, llm: llm, keepAlive: keepAlive, storage: storage)
+    )
     let supervisor = app.supervisor
     return try await app.test(mode) { client in try await body(client, supervisor) }
 }
 
 /// The dependencies of a test server: the package's templates and assets, no logging.
 func testDependencies(
-    agents: [AgentDescriptor], llm: (any LLMClient)?, keepAlive: Duration = .seconds(15), storage: Storage = .memory,
+    agents: [AgentDescriptor],
+    llm: (any LLMClient)?,
+    keepAlive: Duration = .seconds(15),
+    storage: Storage = .memory,
     onListening: (@Sendable (Int) async -> Void)? = nil
 ) -> ServerDependencies {
     ServerDependencies(
-        storage: storage, swiftAgents: agents, llm: llm, keepAliveInterval: keepAlive,
+        storage: storage,
+        swiftAgents: agents,
+        llm: llm,
+        keepAliveInterval: keepAlive,
         templatesDirectory: packageRoot.appendingPathComponent("Templates").path,
         publicDirectory: packageRoot.appendingPathComponent("Public").path,
-        logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, onListening: onListening)
+        logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+        onListening: onListening
+    )
 }
 
 extension TestClientProtocol {

@@ -39,7 +39,8 @@ package struct WaiterSet<Condition: Sendable>: Sendable {
     /// it returns `nil` when there is nothing to wait for, or the id from ``add(_:waitingFor:)``;
     /// `unregister` removes that id afterwards.
     package static func suspend(
-        register: (OneShotWaiter) -> Int?, unregister: (Int) -> Void
+        register: (OneShotWaiter) -> Int?,
+        unregister: (Int) -> Void
     ) async {
         let waiter = OneShotWaiter()
         guard let id = register(waiter) else { return }

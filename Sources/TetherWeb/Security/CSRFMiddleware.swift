@@ -61,5 +61,7 @@ struct CSRFMiddleware: RouterMiddleware {
 
 extension APIError {
     static let csrfMissing = APIError(
-        .csrfRejected, "this form was not sent from a Tether page (its CSRF token is missing or stale); reload the page and try again")
+        .csrfRejected,
+        "this form was not sent from a Tether page (its CSRF token is missing or stale); reload the page and try again"
+    )
 }

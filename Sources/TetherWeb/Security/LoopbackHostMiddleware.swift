@@ -10,7 +10,8 @@ struct LoopbackHostMiddleware<Context: RequestContext>: RouterMiddleware {
         if let authority = request.head.authority, !Self.isLoopback(authority: authority) {
             throw APIError(
                 .badRequest,
-                "this server answers only to localhost and 127.0.0.1, not to '\(authority)'; set TETHER_API_TOKEN to serve other names")
+                "this server answers only to localhost and 127.0.0.1, not to '\(authority)'; set TETHER_API_TOKEN to serve other names"
+            )
         }
         return try await next(request, context)
     }

@@ -26,7 +26,8 @@ struct PageRenderer: Sendable {
         let missing = requiredTemplates.filter { library.getTemplate(named: $0) == nil }
         guard missing.isEmpty else {
             throw StartupError(
-                "the templates folder \(directory) lacks \(missing.map { "\($0).mustache" }.joined(separator: ", ")); start Tether from its package folder or set the templates path")
+                "the templates folder \(directory) lacks \(missing.map { "\($0).mustache" }.joined(separator: ", ")); start Tether from its package folder or set the templates path"
+            )
         }
         return PageRenderer(library: library, assetVersion: Self.version(of: assets))
     }
@@ -49,6 +50,7 @@ struct PageRenderer: Sendable {
         return Response(
             status: status,
             headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: html)))
+            body: .init(byteBuffer: ByteBuffer(string: html))
+        )
     }
 }

@@ -13,9 +13,13 @@ struct RunsScreen: Sendable {
     static let recentCount = 20
 
     func page(
-        agent selected: String? = nil, focus: RunRecord? = nil, focusTree: FocusTree? = nil, prefill: JSONValue? = nil,
+        agent selected: String? = nil,
+        focus: RunRecord? = nil,
+        focusTree: FocusTree? = nil,
+        prefill: JSONValue? = nil,
         csrfToken: String,
-        notice: String? = nil, formError: String? = nil
+        notice: String? = nil,
+        formError: String? = nil
     ) async throws -> RunsPage {
         let all = agents.all
         let formAgent = selected ?? focus?.agent ?? all.first?.name
@@ -24,9 +28,13 @@ struct RunsScreen: Sendable {
             let fields = (descriptor.input ?? []).map { Self.field($0, value: (prefill ?? focus?.input)?[$0.name]) }
             let inFlight = try await reads.inFlightCount(agent: descriptor.name)
             form = RunForm(
-                agent: descriptor.name, description: descriptor.description, fields: fields, hasFields: !fields.isEmpty,
+                agent: descriptor.name,
+                description: descriptor.description,
+                fields: fields,
+                hasFields: !fields.isEmpty,
                 stopAllURL: inFlight > 0 ? "/runs/stop?agent=\(BulkStopFilter.escape(descriptor.name))" : nil,
-                inFlightLabel: inFlight == 1 ? "1 run in flight" : "\(inFlight) runs in flight")
+                inFlightLabel: inFlight == 1 ? "1 run in flight" : "\(inFlight) runs in flight"
+            )
         }
         var panel: RunPanel?
         var stop = StopControl.none()
@@ -37,17 +45,33 @@ struct RunsScreen: Sendable {
         let recent = try await reads.listRuns(RunQuery(limit: Self.recentCount)).map { Self.row($0, current: focus?.rootRunID) }
         let title = focus.map { "\($0.agent) · \(ChipView($0.status).label) — Tether" } ?? "Runs — Tether"
         return RunsPage(
-            title: title, csrfToken: csrfToken, assetVersion: renderer.assetVersion, isSimulated: isSimulated,
+            title: title,
+            csrfToken: csrfToken,
+            assetVersion: renderer.assetVersion,
+            isSimulated: isSimulated,
             agents: all.map { AgentLink(name: $0.name, description: $0.description, url: "/?agent=\($0.name)", isSelected: $0.name == formAgent) },
-            form: form, run: panel, stop: stop, recent: recent, hasRecent: !recent.isEmpty, notice: notice,
-            formError: formError, refreshes: focus?.status.isInFlight ?? false, history: nil)
+            form: form,
+            run: panel,
+            stop: stop,
+            recent: recent,
+            hasRecent: !recent.isEmpty,
+            notice: notice,
+            formError: formError,
+            refreshes: focus?.status.isInFlight ?? false,
+            history: nil
+        )
     }
 
     static func row(_ record: RunRecord, current: RunID? = nil) -> RecentRun {
         RecentRun(
-            id: record.id.rawValue, shortID: String(record.id.rawValue.prefix(8)), agent: record.agent,
-            url: "/runs/\(record.id)", chip: ChipView(record.status),
-            createdAt: clock(record.createdAt), isCurrent: record.id == current)
+            id: record.id.rawValue,
+            shortID: String(record.id.rawValue.prefix(8)),
+            agent: record.agent,
+            url: "/runs/\(record.id)",
+            chip: ChipView(record.status),
+            createdAt: clock(record.createdAt),
+            isCurrent: record.id == current
+        )
     }
 
     /// The history page: one page of runs for `query`, with links to filter and to page on.
@@ -55,7 +79,11 @@ struct RunsScreen: Sendable {
     ///   - runs: the page of runs for `query`, as the listing read it.
     ///   - next: the cursor of the next page, if there is one.
     func historyPage(
-        _ query: RunListQuery, runs: [RunRecord], next: String?, csrfToken: String, notice: String?
+        _ query: RunListQuery,
+        runs: [RunRecord],
+        next: String?,
+        csrfToken: String,
+        notice: String?
     ) async throws -> RunsPage {
         var page = try await self.page(csrfToken: csrfToken, notice: notice)
         let older = next.map { "/runs?" + query.link(cursor: $0) }
@@ -74,13 +102,19 @@ struct RunsScreen: Sendable {
                 var link = query
                 link.status = status
                 return FilterLink(
-                    label: status.map { ChipView($0).label } ?? "All", url: "/runs?" + link.link(cursor: nil),
-                    isSelected: status == query.status)
+                    label: status.map { ChipView($0).label } ?? "All",
+                    url: "/runs?" + link.link(cursor: nil),
+                    isSelected: status == query.status
+                )
             },
             agentOptions: agents.all.map { AgentOption(name: $0.name, isSelected: $0.name == query.agent) },
-            runs: runs.map { Self.row($0) }, hasRuns: !runs.isEmpty, olderURL: older,
-            newestURL: query.before == nil ? nil : "/runs?" + query.link(cursor: nil), stopAllURL: stopAll,
-            stopAllLabel: stopAllLabel)
+            runs: runs.map { Self.row($0) },
+            hasRuns: !runs.isEmpty,
+            olderURL: older,
+            newestURL: query.before == nil ? nil : "/runs?" + query.link(cursor: nil),
+            stopAllURL: stopAll,
+            stopAllLabel: stopAllLabel
+        )
         page.title = "Runs — Tether"
         return page
     }
@@ -107,28 +141,47 @@ struct RunsScreen: Sendable {
         let inFlight = Self.stepsInFlight(events, statuses: statuses)
         let rows = events.map { event in
             EventRow(
-                seq: event.seq, runID: event.runID.rawValue, depth: min(depths[event.runID] ?? 0, 8),
-                time: Self.clock(event.at), at: APIJSON.timestamp(event.at), kind: event.kind.rawValue,
-                message: event.message, detail: Self.detail(of: event), isInFlight: inFlight.contains(event.seq))
+                seq: event.seq,
+                runID: event.runID.rawValue,
+                depth: min(depths[event.runID] ?? 0, 8),
+                time: Self.clock(event.at),
+                at: APIJSON.timestamp(event.at),
+                kind: event.kind.rawValue,
+                message: event.message,
+                detail: Self.detail(of: event),
+                isInFlight: inFlight.contains(event.seq)
+            )
         }
         let order = agents[record.agent]?.input?.map(\.name) ?? []
         let members = record.input.objectValue ?? [:]
         let names = order.filter { members[$0] != nil } + members.keys.filter { !order.contains($0) }.sorted()
         let graceSeconds = Int(grace.components.seconds)
         return RunPanel(
-            id: record.id.rawValue, agent: record.agent, chip: ChipView(record.status), isInFlight: record.status.isInFlight,
-            createdAt: APIJSON.timestamp(record.createdAt), parentURL: record.parentRunID.map { "/runs/\($0)" },
-            input: names.map { InputPair(name: $0, value: members[$0]?.text ?? "") }, hasInput: !names.isEmpty,
-            currentStep: rows.last(where: \.isInFlight)?.message, events: rows, lastSeq: events.last?.seq ?? 0,
+            id: record.id.rawValue,
+            agent: record.agent,
+            chip: ChipView(record.status),
+            isInFlight: record.status.isInFlight,
+            createdAt: APIJSON.timestamp(record.createdAt),
+            parentURL: record.parentRunID.map { "/runs/\($0)" },
+            input: names.map { InputPair(name: $0, value: members[$0]?.text ?? "") },
+            hasInput: !names.isEmpty,
+            currentStep: rows.last(where: \.isInFlight)?.message,
+            events: rows,
+            lastSeq: events.last?.seq ?? 0,
             eventsURL: "/runs/\(record.id)/events?after=\(events.last?.seq ?? 0)",
             runAgainURL: "/?agent=\(record.agent)&from=\(record.id)",
-            result: record.status == .succeeded ? (record.result?.text ?? "") : nil, error: record.error,
+            result: record.status == .succeeded ? (record.result?.text ?? "") : nil,
+            error: record.error,
             isTerminal: record.status.isTerminal,
-            stopRequestedAt: record.stopRequestedAt.map(APIJSON.timestamp) ?? "", graceSeconds: graceSeconds,
+            stopRequestedAt: record.stopRequestedAt.map(APIJSON.timestamp) ?? "",
+            graceSeconds: graceSeconds,
             subRuns: subtree.dropFirst().map {
                 SubRun(id: $0.id.rawValue, agent: $0.agent, url: "/runs/\($0.id)", chip: ChipView($0.status), depth: $0.depth - record.depth)
             },
-            hasSubRuns: subtree.count > 1, statusLabels: RunPanel.statusLabelsJSON, stepEffects: RunPanel.stepEffectsJSON)
+            hasSubRuns: subtree.count > 1,
+            statusLabels: RunPanel.statusLabelsJSON,
+            stepEffects: RunPanel.stepEffectsJSON
+        )
     }
 
     /// The `seq` of each step still in flight (``Swift/Sequence/openSteps()``) in a run that
@@ -138,25 +191,35 @@ struct RunsScreen: Sendable {
     }
 
     static func detail(of event: ProgressEvent) -> String? {
-        let text: String? = switch event.kind {
-        case .llmFinished: event.data["text"]?.stringValue
-        case .llmFailed: event.data["error"]?.stringValue
-        default: nil
-        }
+        let text: String? =
+            switch event.kind {
+            case .llmFinished: event.data["text"]?.stringValue
+            case .llmFailed: event.data["error"]?.stringValue
+            default: nil
+            }
         guard let text, !text.isEmpty else { return nil }
         return text.count > 600 ? String(text.prefix(599)) + "…" : text
     }
 
     static func field(_ field: InputField, value: JSONValue?) -> FormField {
-        let text: String = switch value {
-        case .string(let string)?: string
-        case .number?, .bool?: value!.text
-        default: ""
-        }
+        let text: String =
+            switch value {
+            case .string(let string)?: string
+            case .number?, .bool?: value!.text
+            default: ""
+            }
         return FormField(
-            name: field.name, inputName: "input[\(field.name)]", elementID: "field-\(field.name)", value: text,
-            isString: field.type == .string, isText: field.type == .text, isNumber: field.type == .number,
-            isBoolean: field.type == .boolean, isChecked: value == .bool(true), typeLabel: field.type.rawValue)
+            name: field.name,
+            inputName: "input[\(field.name)]",
+            elementID: "field-\(field.name)",
+            value: text,
+            isString: field.type == .string,
+            isText: field.type == .text,
+            isNumber: field.type == .number,
+            isBoolean: field.type == .boolean,
+            isChecked: value == .bool(true),
+            typeLabel: field.type.rawValue
+        )
     }
 
     /// `02:33:11.960` (UTC).
