@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import NIOCore
-import TetherAgents
 import TetherCore
 
 /// A body that is read from JSON through ``JSONValue`` rather than `Decodable`, to keep the

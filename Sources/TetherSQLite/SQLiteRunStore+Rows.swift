@@ -1,0 +1,96 @@
+import Foundation
+import GRDB
+import TetherCore
+
+/// How runs and events map to rows and columns.
+extension SQLiteRunStore {
+
+    static func arguments(_ record: RunRecord) -> StatementArguments {
+        [
+            record.id.rawValue, record.agent, record.input.compactJSON, record.status.rawValue,
+            record.parentRunID?.rawValue, record.rootRunID.rawValue, record.depth,
+            record.createdAt.timeIntervalSinceReferenceDate, record.startedAt?.timeIntervalSinceReferenceDate,
+            record.stopRequestedAt?.timeIntervalSinceReferenceDate, record.finishedAt?.timeIntervalSinceReferenceDate,
+            record.forced, record.result?.compactJSON, record.error,
+        ]
+    }
+
+    static func record(_ row: Row) throws -> RunRecord {
+        let statusText: String = row["status"]
+        guard let status = RunStatus(rawValue: statusText) else { throw SQLiteStoreError.corrupt("unknown status '\(statusText)'") }
+        let parent: String? = row["parent_run_id"]
+        let result: String? = row["result"]
+        return RunRecord(
+            id: RunID(stored: row["id"]),
+            agent: row["agent"],
+            input: try value(row["input"]),
+            status: status,
+            parentRunID: parent.map(RunID.init(stored:)),
+            rootRunID: RunID(stored: row["root_run_id"]),
+            depth: row["depth"],
+            createdAt: date(row["created_at"])!,
+            startedAt: date(row["started_at"]),
+            stopRequestedAt: date(row["stop_requested_at"]),
+            finishedAt: date(row["finished_at"]),
+            forced: row["forced"],
+            result: try result.map(value),
+            error: row["error"]
+        )
+    }
+
+    static func event(_ row: Row) throws -> ProgressEvent {
+        let kindText: String = row["kind"]
+        guard let kind = EventKind(rawValue: kindText) else { throw SQLiteStoreError.corrupt("unknown event kind '\(kindText)'") }
+        guard case .object(let data) = try value(row["data"]) else { throw SQLiteStoreError.corrupt("event data is not an object") }
+        return ProgressEvent(
+            seq: row["seq"],
+            runID: RunID(stored: row["run_id"]),
+            at: date(row["at"])!,
+            kind: kind,
+            message: row["message"],
+            data: data
+        )
+    }
+
+    static func date(_ seconds: Double?) -> Date? {
+        seconds.map(Date.init(timeIntervalSinceReferenceDate:))
+    }
+
+    static func value(_ text: String) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+
+    static func json(_ data: [String: JSONValue]) throws -> String {
+        JSONValue.object(data).compactJSON
+    }
+}
+
+extension Array where Element == RunRecord {
+    /// Parents before children, each level by creation.
+    func sortedParentsFirst() -> [RunRecord] {
+        var placed: Set<RunID> = []
+        var result: [RunRecord] = []
+        var remaining = self
+        while !remaining.isEmpty {
+            let ready = remaining.filter { $0.parentRunID.map(placed.contains) ?? true }
+            guard !ready.isEmpty else { return result + remaining }
+            for record in ready { placed.insert(record.id) }
+            result += ready
+            remaining.removeAll { placed.contains($0.id) }
+        }
+        return result
+    }
+}
+
+/// Errors of the SQLite stores.
+public enum SQLiteStoreError: Error, Sendable, CustomStringConvertible {
+    case unknownRun(RunID)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .unknownRun(let id): "no stored run has the id \(id)"
+        case .corrupt(let reason): "the database holds a value Tether cannot read: \(reason)"
+        }
+    }
+}
