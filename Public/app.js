@@ -39,7 +39,8 @@
   });
 
   // A copy of the chip the server rendered for this run, set to `state`.
-  var chipPattern = shownChip.cloneNode(true);
+  var chipPattern = shownChip || document.querySelector('.chip');
+  if (!chipPattern) { return; }
   function chip(state) {
     var copy = chipPattern.cloneNode(true);
     copy.setAttribute('data-status', state);

@@ -13,10 +13,10 @@ public enum Boundary: String, Sendable, Codable, CaseIterable {
 /// The boundary rule of one run, in one place (DESIGN §1). With ``CancelToken`` it is the
 /// whole cancellation model:
 ///
-/// - **One token source.** A boundary asks the token bound to the current task
-///   (``CancelToken/current``; the runtime binds the run's own token there for the run's
-///   whole task tree), and falls back to the run's own token in code that runs outside that
-///   tree (`Task.detached`). The check is one task-local read and one atomic load.
+/// - **The tokens.** A boundary asks the run's own token, which the runtime also binds to
+///   the run's task tree (``CancelToken/current``), so code far from the tools can ask it
+///   too. A different token that agent code bound around a section counts as well: either
+///   stops the boundary. The check is one atomic load and one task-local read.
 /// - **The entry check.** ``enter(_:)`` runs first in every tool but `log`: after the run's
 ///   `run` method ended it throws ``ToolsClosed``; once a stop was requested it throws
 ///   ``AgentStopped`` and the tool does nothing observable. Work already past its entry (an
@@ -35,15 +35,17 @@ public final class BoundaryGate: Sendable {
         self.token = token
     }
 
-    /// The token a boundary checks (see the type's documentation).
-    public var effectiveToken: CancelToken { CancelToken.current ?? token }
+    /// Whether a stop was requested for the run, or for a token the task bound.
+    public var isStopRequested: Bool {
+        token.isStopRequested || CancelToken.current.map { $0 !== token && $0.isStopRequested } == true
+    }
 
     /// The entry check every boundary shares.
     /// - Throws: ``ToolsClosed`` once ``close()`` was called, ``AgentStopped`` once a stop
     ///   was requested.
     public func enter(_ boundary: Boundary) throws {
         if closed.load(ordering: .acquiring) { throw ToolsClosed(boundary: boundary) }
-        if effectiveToken.isStopRequested { throw stopped(at: boundary) }
+        if isStopRequested { throw stopped(at: boundary) }
     }
 
     /// Records that `boundary` saw the stop, and returns the error it throws.
@@ -62,22 +64,20 @@ public final class BoundaryGate: Sendable {
         closed.store(true, ordering: .releasing)
     }
 
-    /// Whether ``close()`` was called.
-    public var isClosed: Bool { closed.load(ordering: .acquiring) }
-
     /// Sleeps for `duration`, waking at once when a stop is requested, and then throws
     /// ``AgentStopped`` at the `wait` boundary. The sleep runs in a child task that the stop
     /// ends; the caller's task is never cancelled.
     /// - Throws: `CancellationError` if the caller's task was cancelled (a force stop).
     public func sleep(for duration: Duration) async throws {
-        let token = effectiveToken
+        var tokens = [token]
+        if let bound = CancelToken.current, bound !== token { tokens.append(bound) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await Task.sleep(for: duration) }
-            group.addTask { await token.stopRequested() }
+            for token in tokens { group.addTask { await token.stopRequested() } }
             await group.next()
             group.cancelAll()
         }
         try Task.checkCancellation()
-        if token.isStopRequested { throw stopped(at: .wait) }
+        if isStopRequested { throw stopped(at: .wait) }
     }
 }

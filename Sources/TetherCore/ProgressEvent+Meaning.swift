@@ -1,6 +1,6 @@
 /// What events stand for, decided once here and used by every reader: the event stream's
 /// `status` and `done` frames, the screen's step in flight and sub-run nesting, the terminal
-/// printer. The keys of `data` that carry a meaning are written and read only here.
+/// printer. The keys of `data` that carry a meaning are named once, in ``Key``.
 extension ProgressEvent {
     /// The status changes the event stands for: `run.started` makes its run `running`,
     /// `stop.requested` makes every run it lists (`data.runIds`) `stopping`, `run.finished`
@@ -42,6 +42,7 @@ extension ProgressEvent {
         public static let error = "error"
         public static let reason = "reason"
         public static let boundary = "boundary"
+        public static let forced = "forced"
     }
 }
 

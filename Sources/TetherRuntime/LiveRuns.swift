@@ -48,8 +48,6 @@ final class LiveRuns: Sendable {
         }
     }
 
-    var isAccepting: Bool { state.withLock { $0.isAccepting } }
-
     subscript(id: RunID) -> RunExecution? {
         state.withLock { $0.runs[id] }
     }

@@ -67,8 +67,9 @@ public struct LocalRunReads: RunReadModel {
         return record
     }
 
-    /// The live record of a stored one, while its run is in flight.
+    /// The live record of a stored one while its run is in flight, or the final record the
+    /// store refused.
     private func current(_ stored: RunRecord) -> RunRecord {
-        live[stored.id]?.record ?? stored
+        live[stored.id]?.record ?? live.unsavedRecord(stored.id) ?? stored
     }
 }

@@ -28,7 +28,7 @@ extension RunExecution {
         try emit(
             .agentCalled,
             "Calling agent \(name)",
-            ["runId": .string(record.id.rawValue), "agent": .string(name), "input": input]
+            [ProgressEvent.Key.runID: .string(record.id.rawValue), "agent": .string(name), "input": input]
         )
         let token = self.token.makeChild()
         do {
@@ -50,7 +50,10 @@ extension RunExecution {
         try emit(
             .agentReturned,
             "Agent \(name) \(final.status.rawValue)",
-            ["runId": .string(child.id.rawValue), "agent": .string(name), "status": .string(final.status.rawValue)]
+            [
+                ProgressEvent.Key.runID: .string(child.id.rawValue), "agent": .string(name),
+                ProgressEvent.Key.status: .string(final.status.rawValue),
+            ]
         )
         switch final.status {
         case .succeeded:

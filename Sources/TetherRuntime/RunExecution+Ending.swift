@@ -99,7 +99,7 @@ extension RunExecution {
         if let started = record.startedAt, let finished = record.finishedAt {
             message += " after " + RunText.format(seconds: finished.timeIntervalSince(started))
         }
-        if record.forced { data["forced"] = true }
+        if record.forced { data[Key.forced] = true }
         if let error = record.error { data[Key.error] = .string(error) }
         return (message, data)
     }

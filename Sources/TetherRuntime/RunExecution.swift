@@ -157,7 +157,7 @@ final class RunExecution: Sendable {
                 "could not log event",
                 metadata: ["run": "\(id)", "kind": "\(kind.rawValue)", "error": "\(error)"]
             )
-            throw EventWriteFailed(reason: String(describing: error))
+            throw EventWriteFailed(reason: RunText.describe(error))
         }
     }
 

@@ -86,6 +86,8 @@ public final class RunSupervisor: Service, Sendable {
         } catch {
             live.remove(run, unsaved: nil)
             environment.hub.retire(root: id)
+            // A drain may already wait for it.
+            run.finished.open()
             throw .storage(String(describing: error))
         }
         // Shutdown may have ended the job stream since admission: then the run never

@@ -19,5 +19,4 @@ enum BodyKind: Equatable {
     }
 
     /// Whether a cross-site form could have sent this body.
-    var isFormType: Bool { self == .form || self == .otherFormType }
 }

@@ -46,7 +46,7 @@ struct EventStream {
                 if let finished = try await reads.finishedEvent(of: id, inTree: root), finished.seq <= cursor,
                     let outcome = finished.outcome
                 {
-                    try await writer.write(try Frame.done(outcome))
+                    try await writer.write(try Frame.done(await completed(outcome)))
                     try await writer.finish(nil)
                     return
                 }
@@ -83,7 +83,7 @@ struct EventStream {
                         }
                     }
                     if event.runID == id, let outcome = event.outcome {
-                        try await writer.write(try Frame.done(outcome))
+                        try await writer.write(try Frame.done(await completed(outcome)))
                         try await writer.finish(nil)
                         return
                     }
@@ -99,8 +99,16 @@ struct EventStream {
             }
         )
     }
-}
 
+    /// The outcome with its result: a `run.finished` logged before events carried the
+    /// result (an older data folder) leaves it to the record.
+    private func completed(_ outcome: RunOutcome) async throws -> RunOutcome {
+        guard outcome.status == .succeeded, outcome.result == nil else { return outcome }
+        var completed = outcome
+        completed.result = try await reads.record(outcome.runID)?.result
+        return completed
+    }
+}
 
 /// The text of the event stream's frames (DESIGN §4).
 enum Frame {

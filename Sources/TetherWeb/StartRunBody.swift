@@ -31,7 +31,12 @@ struct StartRunBody: Decodable, JSONBodyDecodable, Sendable {
         guard let agent = try container.decodeIfPresent(String.self, forKey: .agent), !agent.isEmpty else {
             throw APIError(.badRequest, "the form names no agent")
         }
-        let fields = (try? container.decodeIfPresent([String: String].self, forKey: .input)) ?? [:]
+        let fields: [String: String]
+        do {
+            fields = try container.decodeIfPresent([String: String].self, forKey: .input) ?? [:]
+        } catch {
+            throw APIError(.badRequest, "the form's input fields could not be read (each is input[name]=text)")
+        }
         self.agent = agent
         input = .object(fields.mapValues(JSONValue.string))
         coercesStrings = true

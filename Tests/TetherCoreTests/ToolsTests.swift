@@ -86,6 +86,17 @@ final class CountingBackend: ToolBackend {
         #expect(backend.reached.withLock { $0 }.isEmpty)
     }
 
+    @Test func theRunsOwnTokenStopsToolsUnderAnotherBoundToken() async {
+        let backend = CountingBackend()
+        backend.token.requestStop()
+        let tools = backend.tools
+        await CancelToken.$current.withValue(CancelToken()) {
+            await #expect(throws: AgentStopped(boundary: .store)) { _ = try await tools.store.get("a/b") }
+            await #expect(throws: AgentStopped(boundary: .wait)) { try await backend.gate.sleep(for: .seconds(600)) }
+        }
+        #expect(backend.reached.withLock { $0 }.isEmpty)
+    }
+
     @Test func closedToolsThrowToolsClosed() async {
         let tools = CountingBackend(closed: true).tools
         await #expect(throws: ToolsClosed(boundary: .store)) { try await tools.store.set("k", to: "v") }

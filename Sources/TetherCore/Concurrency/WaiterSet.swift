@@ -2,16 +2,16 @@
 ///
 /// It holds no lock of its own: it lives inside the state it guards (in a `Mutex`), so that
 /// checking the state and registering a waiter are one step. The owner takes the waiters
-/// to wake under its lock and wakes them after releasing it; ``suspend(_:register:)`` does
+/// to wake under its lock and wakes them after releasing it; ``suspend(register:unregister:)`` does
 /// the register / wait / remove sequence that every waiting primitive shares.
-package struct WaiterSet<Condition: Sendable>: Sendable {
-    private var waiters: [Int: (condition: Condition, waiter: OneShotWaiter)] = [:]
+package struct WaiterSet<Awaited: Sendable>: Sendable {
+    private var waiters: [Int: (condition: Awaited, waiter: OneShotWaiter)] = [:]
     private var nextID = 0
 
     package init() {}
 
     /// Registers `waiter` with what it waits for; returns its id for ``remove(_:)``.
-    package mutating func add(_ waiter: OneShotWaiter, waitingFor condition: Condition) -> Int {
+    package mutating func add(_ waiter: OneShotWaiter, waitingFor condition: Awaited) -> Int {
         let id = nextID
         nextID += 1
         waiters[id] = (condition, waiter)
@@ -24,7 +24,7 @@ package struct WaiterSet<Condition: Sendable>: Sendable {
     }
 
     /// Removes and returns the waiters whose condition `isMet`; wake them outside the lock.
-    package mutating func take(where isMet: (Condition) -> Bool) -> [OneShotWaiter] {
+    package mutating func take(where isMet: (Awaited) -> Bool) -> [OneShotWaiter] {
         let ready = waiters.filter { isMet($0.value.condition) }
         for id in ready.keys { waiters[id] = nil }
         return ready.values.map(\.waiter)

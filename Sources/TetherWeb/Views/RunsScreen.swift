@@ -127,15 +127,22 @@ struct RunsScreen: Sendable {
         var events: [ProgressEvent]
     }
 
+    /// Reads the run's subtree and its events.
+    func focusTree(of record: RunRecord) async throws -> FocusTree {
+        let subtree = try await reads.subtree(of: record.id)
+        let members = Set(subtree.map(\.id))
+        let events = try await reads.loggedEvents(ofTree: record.rootRunID).filter { members.contains($0.runID) }
+        return FocusTree(subtree: subtree, events: events)
+    }
+
     func runPanel(_ record: RunRecord, tree given: FocusTree? = nil) async throws -> RunPanel {
-        var tree = given
-        if tree == nil {
-            let subtree = try await reads.subtree(of: record.id)
-            let members = Set(subtree.map(\.id))
-            let events = try await reads.loggedEvents(ofTree: record.rootRunID).filter { members.contains($0.runID) }
-            tree = FocusTree(subtree: subtree, events: events)
+        let tree: FocusTree
+        if let given {
+            tree = given
+        } else {
+            tree = try await focusTree(of: record)
         }
-        let (subtree, events) = (tree!.subtree, tree!.events)
+        let (subtree, events) = (tree.subtree, tree.events)
         let depths = Dictionary(uniqueKeysWithValues: subtree.map { ($0.id, $0.depth - record.depth) })
         let statuses = Dictionary(uniqueKeysWithValues: subtree.map { ($0.id, $0.status) })
         let inFlight = Self.stepsInFlight(events, statuses: statuses)
