@@ -14,8 +14,11 @@ public struct RunLifecycle: Sendable, Hashable {
 
     /// How a run's `run` method ended.
     public enum Ending: Sendable, Hashable {
-        /// It returned normally.
+        /// It returned normally, and none of its boundaries threw ``AgentStopped``.
         case returned
+        /// It returned normally after one of its boundaries threw ``AgentStopped`` (the agent
+        /// caught it): the run saw the stop, so it stopped.
+        case returnedAfterStop
         /// It threw ``AgentStopped``.
         case threwStop
         /// It threw any other error.
@@ -60,15 +63,17 @@ public struct RunLifecycle: Sendable, Hashable {
         }
     }
 
-    /// The run's code ended. After a stop request any error ends the run `stopped`, and a
-    /// normal return still ends it `succeeded` (the stop came after its last boundary).
+    /// The run's code ended. After a stop request any error ends the run `stopped`; so does a
+    /// return after a boundary threw ``AgentStopped`` (caught by the agent). A normal return
+    /// with no boundary having thrown ends it `succeeded` (the stop came after its last
+    /// boundary), with `stopRequestedAt` kept.
     /// An ``AgentStopped`` without a recorded request (a token stopped from elsewhere) is a
     /// stop as well: the run did not fail.
     public mutating func finish(_ ending: Ending) -> FinishAction {
         guard !status.isTerminal else { return .ignore }
         switch (status, ending) {
         case (_, .returned): status = .succeeded
-        case (_, .threwStop), (.stopping, .threwError): status = .stopped
+        case (_, .threwStop), (_, .returnedAfterStop), (.stopping, .threwError): status = .stopped
         case (_, .threwError): status = .failed
         }
         return .markFinished(status)

@@ -121,7 +121,7 @@ final class RunExecution: Sendable {
     private func finish(_ outcome: Result<JSONValue, any Error>) async {
         let ending: RunLifecycle.Ending
         switch outcome {
-        case .success: ending = .returned
+        case .success: ending = gate.firstStop == nil ? .returned : .returnedAfterStop
         case .failure(let error as AgentStopped):
             _ = gate.stopped(at: error.boundary)
             ending = .threwStop

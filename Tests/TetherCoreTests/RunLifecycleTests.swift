@@ -18,6 +18,8 @@ import TetherCore
         (.running, .threwError, .failed),
         (.running, .threwStop, .stopped),
         (.stopping, .returned, .succeeded),
+        (.stopping, .returnedAfterStop, .stopped),
+        (.running, .returnedAfterStop, .stopped),
         (.stopping, .threwError, .stopped),
         (.stopping, .threwStop, .stopped),
     ])
