@@ -43,7 +43,9 @@ let package = Package(
         // Runs, events and the data store in SQLite (the embedded default).
         .target(
             name: "TetherSQLite",
-            dependencies: ["TetherCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "TetherCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The OpenAI-compatible chat-completions client.
         .target(
@@ -130,6 +132,7 @@ let package = Package(
             name: "TetherWebTests",
             dependencies: [
                 "TetherCore", "TetherRuntime", "TetherApp", "TetherWeb", "TetherSQLite", "TetherTestSupport", "CLibXML2",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -63,7 +63,9 @@ extension JSONValue {
     }
 
     private static func format(_ number: Double) -> String {
-        if number.isFinite, number.rounded() == number, abs(number) < 1e15 {
+        // JSON has no infinity or NaN: such a number is written as null (see `encode(to:)`).
+        guard number.isFinite else { return "null" }
+        if number.rounded() == number, abs(number) < 1e15 {
             return String(Int64(number))
         }
         return String(number)
@@ -113,6 +115,9 @@ extension JSONValue: Codable {
         switch self {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
+        // A number JSON cannot hold (an agent's `x / 0`) is written as null, so it can never
+        // break storage, listings, pages or streams.
+        case .number(let value) where !value.isFinite: try container.encodeNil()
         case .number(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)

@@ -43,6 +43,20 @@ extension RunStore {
     }
 }
 
+/// A stored run record the store cannot read back (a row written by hand, a damaged file).
+/// Lists and trees skip such a record; asking for it alone throws this.
+public struct UnreadableRecord: Error, Sendable, Hashable, CustomStringConvertible {
+    public var id: String
+    public var reason: String
+
+    public init(id: String, reason: String) {
+        self.id = id
+        self.reason = reason
+    }
+
+    public var description: String { "the stored record of run \(id) cannot be read: \(reason)" }
+}
+
 /// Which runs ``RunListing/listRuns(_:)`` returns: newest first, by creation time then id.
 public struct RunQuery: Sendable, Hashable {
     public var status: RunStatus?

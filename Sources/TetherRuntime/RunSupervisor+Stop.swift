@@ -22,7 +22,13 @@ extension RunSupervisor {
     public func stop(_ id: RunID, force: Bool = false) async throws(SupervisorError) -> RunRecord {
         guard let target = live[id] else {
             let stored: RunRecord?
-            do { stored = try await reads.record(id) } catch { throw .storage(String(describing: error)) }
+            do {
+                stored = try await reads.record(id)
+            } catch let error as UnreadableRecord {
+                throw .unreadable(error)
+            } catch {
+                throw .storage(String(describing: error))
+            }
             guard let stored else { throw .notFound(id) }
             throw .runFinished(id, stored.status)
         }

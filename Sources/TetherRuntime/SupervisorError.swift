@@ -16,6 +16,8 @@ public enum SupervisorError: Error, Sendable, Hashable, CustomStringConvertible 
     case runFinished(RunID, RunStatus)
     /// The run store failed.
     case storage(String)
+    /// The run's stored record cannot be read back (`unreadable_record`, 422).
+    case unreadable(UnreadableRecord)
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ public enum SupervisorError: Error, Sendable, Hashable, CustomStringConvertible 
         case .notFound(let id): "no run has the id \(id)"
         case .runFinished(let id, let status): "run \(id) has already finished: \(status.rawValue)"
         case .storage(let reason): "the run store failed: \(reason)"
+        case .unreadable(let error): error.description
         }
     }
 }

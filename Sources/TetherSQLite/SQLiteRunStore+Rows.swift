@@ -15,7 +15,28 @@ extension SQLiteRunStore {
         ]
     }
 
-    static func record(_ row: Row) throws -> RunRecord {
+    /// The record of `row`, or `nil` (with a log line) when it cannot be read: a list or a
+    /// tree skips it rather than failing whole.
+    func readable(_ row: Row) -> RunRecord? {
+        do {
+            return try Self.record(row)
+        } catch {
+            logger.warning("skipped a run record that cannot be read", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// - Throws: ``UnreadableRecord``.
+    static func record(_ row: Row) throws(UnreadableRecord) -> RunRecord {
+        let id = (row["id"] as String?) ?? "?"
+        do {
+            return try decodeRecord(row)
+        } catch {
+            throw UnreadableRecord(id: id, reason: String(describing: error))
+        }
+    }
+
+    private static func decodeRecord(_ row: Row) throws -> RunRecord {
         let statusText: String = row["status"]
         guard let status = RunStatus(rawValue: statusText) else { throw SQLiteStoreError.corrupt("unknown status '\(statusText)'") }
         let parent: String? = row["parent_run_id"]

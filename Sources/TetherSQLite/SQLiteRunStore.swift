@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import TetherCore
 
 /// The ``RunStore`` of the embedded default: runs and their trees' event logs in SQLite.
@@ -9,9 +10,11 @@ import TetherCore
 /// batch rather than per event.
 public final class SQLiteRunStore: RunStore {
     let database: SQLiteDatabase
+    let logger: Logger
 
-    public init(database: SQLiteDatabase) {
+    public init(database: SQLiteDatabase, logger: Logger = Logger(label: "tether.sqlite")) {
         self.database = database
+        self.logger = logger
     }
 
     static let columns = """
@@ -80,7 +83,8 @@ public final class SQLiteRunStore: RunStore {
 
     public func run(_ id: RunID) async throws -> RunRecord? {
         try await database.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM runs WHERE id = ?", arguments: [id.rawValue]).map(Self.record)
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM runs WHERE id = ?", arguments: [id.rawValue])
+                .map(Self.record)
         }
     }
 
@@ -90,8 +94,9 @@ public final class SQLiteRunStore: RunStore {
                 db,
                 sql: "SELECT \(Self.columns) FROM runs WHERE root_run_id = ? ORDER BY depth, created_at, id",
                 arguments: [root.rawValue]
-            ).map(Self.record)
+            )
         }
+        .compactMap(readable)
         .sortedParentsFirst()
     }
 
@@ -117,8 +122,9 @@ public final class SQLiteRunStore: RunStore {
         let sql = "SELECT \(Self.columns) FROM runs \(filter) ORDER BY created_at DESC, id DESC LIMIT ?"
         let bound = arguments
         return try await database.pool.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: bound).map(Self.record)
+            try Row.fetchAll(db, sql: sql, arguments: bound)
         }
+        .compactMap(readable)
     }
 
     public func unfinishedRuns() async throws -> [RunRecord] {
@@ -127,8 +133,9 @@ public final class SQLiteRunStore: RunStore {
                 db,
                 sql: "SELECT \(Self.columns) FROM runs WHERE status IN ('running', 'stopping') ORDER BY depth DESC, created_at",
                 arguments: []
-            ).map(Self.record)
+            )
         }
+        .compactMap(readable)
     }
 
     public func appendEvents(_ events: [ProgressEvent], tree root: RunID) async throws {

@@ -31,10 +31,12 @@ public struct APIError: Error, HTTPResponseError, Sendable, Hashable {
         public static let tooManyRuns = Code("too_many_runs", .tooManyRequests)
         public static let shuttingDown = Code("shutting_down", .serviceUnavailable)
         public static let internalError = Code("internal_error", .internalServerError)
+        /// A stored record the store cannot read back.
+        public static let unreadableRecord = Code("unreadable_record", .unprocessableContent)
 
         static let all: [Code] = [
             .badRequest, .unauthorized, .csrfRejected, .notFound, .runFinished, .payloadTooLarge, .unknownAgent,
-            .tooManyRuns, .shuttingDown, .internalError,
+            .tooManyRuns, .shuttingDown, .internalError, .unreadableRecord,
         ]
     }
 
@@ -82,6 +84,7 @@ extension APIError {
         case .notFound: self.init(.notFound, error.description)
         case .runFinished(_, let status): self.init(.runFinished, error.description, runStatus: status)
         case .storage: self.init(.internalError, error.description)
+        case .unreadable: self.init(.unreadableRecord, error.description)
         }
     }
 }

@@ -55,6 +55,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .tooManyRuns: "Too many runs at once"
         case .shuttingDown: "Tether is shutting down"
         case .internalError: "Something went wrong"
+        case .unreadableRecord: "This run's record cannot be read"
         default: "That request could not be used"
         }
     }
@@ -63,6 +64,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as APIError:
             return error
+        case let error as UnreadableRecord:
+            return APIError(.unreadableRecord, error.description)
         case let error as SupervisorError:
             return APIError(error)
         case let error as HTTPError:
