@@ -44,6 +44,11 @@ public struct RuntimeAssembly: Sendable {
         llm override: (any LLMClient)? = nil,
         logger: Logger
     ) async throws(StartupError) -> RuntimeAssembly {
+        var services: [any Service] = []
+        if case .sqlite = storage {
+            // Before anything reads the folder: recovery would mark another server's runs.
+            services.append(try DataFolderLock.acquire(directory: configuration.dataDirectory))
+        }
         let (runStore, dataStore) = try openStorage(storage, configuration: configuration, logger: logger)
         do {
             try await RunRecovery(store: runStore, logger: logger).markInterrupted()
@@ -56,7 +61,6 @@ public struct RuntimeAssembly: Sendable {
         } else {
             logger.warning("\(loaded.summary)")
         }
-        var services: [any Service] = []
         let llm: any LLMClient
         if let override {
             llm = override

@@ -1,0 +1,69 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+import TetherCore
+import TetherTestSupport
+
+/// `tether serve` as a user starts it, as its own process (issue 12): a second server on a
+/// data folder in use refuses to start, and start-up failures are one line and exit 1.
+@Suite(.serialized) struct StartupTests {
+    static func folder(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID())").path
+    }
+
+    @Test func aSecondServerOnAFolderInUseRefusesToStartAndLeavesTheFirstAlone() async throws {
+        let data = Self.folder("startup-data")
+        let agents = Self.folder("startup-agents")
+        try FileManager.default.createDirectory(atPath: agents, withIntermediateDirectories: true)
+        try #"{"name": "slow", "steps": [{"llm": "one"}, {"llm": "two"}, {"return": "done"}]}"#
+            .write(toFile: agents + "/slow.json", atomically: true, encoding: .utf8)
+        let first = try await TetherProcess.start(dataDirectory: data, agentsDirectory: agents, latencyMS: 1500)
+        try await withHTTPClient { http in
+            var request = HTTPClientRequest(url: first.baseURL + "/runs")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: #"{"agent": "slow"}"#))
+            let started = try await http.execute(request, timeout: .seconds(30))
+            let body = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: try await started.body.collect(upTo: 1 << 20)))
+            let id = try #require(body["runId"]?.stringValue)
+
+            let second = try await TetherProcess.runToEnd(
+                ["serve", "--port", "0", "--data-dir", data, "--agents-dir", agents], in: packageRoot)
+            #expect(second.status == 1)
+            #expect(second.output.contains("the data folder \(data) is in use by another Tether"), "\(second.output)")
+            #expect(!second.output.contains("Fatal error"))
+
+            // The first server's run was not marked interrupted; it goes on to its end, which
+            // its event stream's `done` frame tells.
+            let stream = try await http.execute(HTTPClientRequest(url: first.baseURL + "/runs/\(id)/events"), timeout: .seconds(60))
+            let frames = SSEFrame.parse(String(buffer: try await stream.body.collect(upTo: 16 << 20)))
+            let record = try #require(frames.ofEvent("done").first?.json)
+            #expect(record["status"] == "succeeded", "\(record)")
+        }
+        #expect(try await first.terminate() == 0)
+    }
+
+    @Test func startedFromAnotherFolderWithTheOpenAIProviderItSaysWhatIsMissing() async throws {
+        let elsewhere = URL(fileURLWithPath: Self.folder("startup-elsewhere"))
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        let result = try await TetherProcess.runToEnd(
+            ["serve", "--port", "0"], in: elsewhere,
+            environment: ["TETHER_LLM": "openai", "TETHER_LLM_BASE_URL": "http://127.0.0.1:9/v1", "TETHER_LLM_MODEL": "any"])
+        #expect(result.status == 1)
+        #expect(result.output.contains("the templates folder Templates lacks"), "\(result.output)")
+        #expect(!result.output.contains("Fatal error") && !result.output.contains("precondition"))
+    }
+
+    @Test func aDatabaseItCannotOpenIsOneLineAndExitOne() async throws {
+        let data = Self.folder("startup-notadb")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try "not a database".write(toFile: data + "/tether.sqlite", atomically: true, encoding: .utf8)
+        let result = try await TetherProcess.runToEnd(
+            ["serve", "--port", "0", "--data-dir", data], in: packageRoot,
+            environment: ["TETHER_LLM": "openai", "TETHER_LLM_BASE_URL": "http://127.0.0.1:9/v1", "TETHER_LLM_MODEL": "any"])
+        #expect(result.status == 1)
+        #expect(result.output.contains("tether.sqlite"), "\(result.output)")
+        #expect(!result.output.contains("Fatal error") && !result.output.contains("precondition"))
+    }
+}

@@ -1,0 +1,114 @@
+import AsyncHTTPClient
+import Foundation
+import Synchronization
+import Testing
+import TetherCore
+import TetherTestSupport
+
+/// `tether serve` running as its own process, for tests that kill it.
+final class TetherProcess: Sendable {
+    let process: Process
+    let port: Int
+    private let output: Condition<String>
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    private init(process: Process, port: Int, output: Condition<String>) {
+        self.process = process
+        self.port = port
+        self.output = output
+    }
+
+    /// The debug build of `tether`, which `swift build --build-tests` makes.
+    static func binary() throws -> URL {
+        let binary = packageRoot.appendingPathComponent(".build/debug/tether")
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build first: swift build --build-tests")
+        return binary
+    }
+
+    /// Starts `tether serve` on a free port and returns once it announces it is serving.
+    static func start(
+        dataDirectory: String, agentsDirectory: String, latencyMS: Int = 40, extra: [String] = []
+    ) async throws -> TetherProcess {
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = [
+            "serve", "--port", "0", "--data-dir", dataDirectory, "--agents-dir", agentsDirectory, "--simulated-latency-ms",
+            String(latencyMS),
+        ] + extra
+        process.currentDirectoryURL = packageRoot
+        let output = Condition("")
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else {
+                handle.readabilityHandler = nil
+                return
+            }
+            output.update { $0 += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+        let marker = "Tether is serving on http://127.0.0.1:"
+        try await withTimeout(seconds: 60, "tether to start") { await output.wait { $0.contains(marker) } }
+        let text = output.value
+        let start = text.range(of: marker)!.upperBound
+        let port = Int(text[start...].prefix { $0.isNumber })!
+        return TetherProcess(process: process, port: port, output: output)
+    }
+
+    /// `kill -9`: no shutdown code runs.
+    func kill9() async throws {
+        kill(process.processIdentifier, SIGKILL)
+        try await waitForExit()
+    }
+
+    /// SIGTERM: a graceful shutdown. Returns the exit status.
+    func terminate() async throws -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        try await waitForExit()
+        return process.terminationStatus
+    }
+
+    private func waitForExit() async throws {
+        let process = self.process
+        try await withTimeout(seconds: 60, "tether to exit") {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    process.waitUntilExit()
+                    continuation.resume()
+                }
+            }
+        }
+    }
+
+    var log: String { output.value }
+
+    /// Runs `tether` with `arguments` to its end (within 60 s) and returns its exit status and
+    /// everything it printed.
+    static func runToEnd(
+        _ arguments: [String], in directory: URL, environment: [String: String] = [:]
+    ) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        let output = try await withTimeout(seconds: 60, "tether to end") {
+            await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+                DispatchQueue.global().async {
+                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    continuation.resume(returning: String(decoding: data, as: UTF8.self))
+                }
+            }
+        }
+        return (process.terminationStatus, output)
+    }
+}
+
