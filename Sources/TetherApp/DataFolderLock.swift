@@ -38,7 +38,8 @@ public final class DataFolderLock: Service, Sendable {
             close(descriptor)
             let who = holder.map { $0.isEmpty ? "" : " (process \($0))" } ?? ""
             throw StartupError(
-                "the data folder \(directory) is in use by another Tether\(who); stop it first, or give this one another TETHER_DATA_DIR")
+                "the data folder \(directory) is in use by another Tether\(who); stop it first, or give this one another TETHER_DATA_DIR"
+            )
         }
         let pid = "\(getpid())\n"
         _ = ftruncate(descriptor, 0)

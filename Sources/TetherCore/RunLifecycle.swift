@@ -23,6 +23,9 @@ public struct RunLifecycle: Sendable, Hashable {
         case threwStop
         /// It threw any other error.
         case threwError
+        /// Its progress log could not be written: whatever else happened, the run failed (its
+        /// log is incomplete), even if a stop was requested.
+        case failedToLog
     }
 
     /// What ``requestStop(at:)`` tells the caller to do.
@@ -74,7 +77,7 @@ public struct RunLifecycle: Sendable, Hashable {
         switch (status, ending) {
         case (_, .returned): status = .succeeded
         case (_, .threwStop), (_, .returnedAfterStop), (.stopping, .threwError): status = .stopped
-        case (_, .threwError): status = .failed
+        case (_, .threwError), (_, .failedToLog): status = .failed
         }
         return .markFinished(status)
     }

@@ -24,6 +24,17 @@ public enum RunStatus: String, Sendable, Codable, CaseIterable {
 
     /// Whether the run is executing (`running` or `stopping`).
     public var isInFlight: Bool { !isTerminal }
+
+    /// Whether a run with this status can next have `next`: statuses only move forward
+    /// (`running` → `stopping` → terminal, or `running` → terminal), so nothing that shows a
+    /// run's status ever walks it back.
+    public func canChange(to next: RunStatus) -> Bool {
+        switch (self, next) {
+        case (.running, .running), (.stopping, .running), (.stopping, .stopping): false
+        case (.running, _), (.stopping, _): true
+        case (.succeeded, _), (.failed, _), (.stopped, _), (.interrupted, _): false
+        }
+    }
 }
 
 extension RunStatus {

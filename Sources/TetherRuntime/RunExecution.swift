@@ -122,6 +122,7 @@ final class RunExecution: Sendable {
         let ending: RunLifecycle.Ending
         switch outcome {
         case .success: ending = gate.firstStop == nil ? .returned : .returnedAfterStop
+        case .failure(is EventWriteFailed): ending = .failedToLog
         case .failure(let error as AgentStopped):
             _ = gate.stopped(at: error.boundary)
             ending = .threwStop

@@ -77,7 +77,7 @@ struct EventStream {
                                 guard sent[change.runID] == nil else { continue }
                                 status = try await reads.record(change.runID)?.status ?? status
                             }
-                            guard sent[change.runID] != status else { continue }
+                            guard sent[change.runID].map({ $0.canChange(to: status) }) ?? true else { continue }
                             try await writer.write(Frame.status(change.runID, status))
                             sent[change.runID] = status
                         }
@@ -89,8 +89,8 @@ struct EventStream {
                     }
                 }
                 // The log ended without this run's `run.finished` (a write failed): the record
-                // is all there is to tell.
-                if let final = try await reads.record(id) {
+                // is all there is to tell, once the run has ended (it fails at its next step).
+                if let final = try await finalRecord(of: id, keepingAlive: &writer, every: interval) {
                     try await writer.write(
                         try Frame.done(RunOutcome(runID: id, status: final.status, result: final.result, error: final.error))
                     )
@@ -98,6 +98,37 @@ struct EventStream {
                 try await writer.finish(nil)
             }
         )
+    }
+
+    /// Waits for run `id` to be terminal, writing a keep-alive comment every `interval`
+    /// meanwhile, and returns its final record (`nil` for an unknown run).
+    private func finalRecord(
+        of id: RunID,
+        keepingAlive writer: inout any ResponseBodyWriter,
+        every interval: Duration
+    ) async throws -> RunRecord? {
+        enum Wait: Sendable {
+            case finished(RunRecord?)
+            case tick
+        }
+        let reads = self.reads
+        while true {
+            let next = await withTaskGroup(of: Wait?.self) { group in
+                group.addTask {
+                    do { return .finished(try await reads.waitUntilFinished(id)) } catch { return Task.isCancelled ? nil : .finished(nil) }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: interval)
+                    return .tick
+                }
+                defer { group.cancelAll() }
+                return await group.next() ?? nil
+            }
+            switch next {
+            case .finished(let record): return record
+            case .tick, nil: try await writer.write(Frame.keepAlive)
+            }
+        }
     }
 
     /// The outcome with its result: a `run.finished` logged before events carried the

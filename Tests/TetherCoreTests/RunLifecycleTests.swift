@@ -19,6 +19,8 @@ import TetherCore
         (.running, .threwStop, .stopped),
         (.stopping, .returned, .succeeded),
         (.stopping, .returnedAfterStop, .stopped),
+        (.running, .failedToLog, .failed),
+        (.stopping, .failedToLog, .failed),
         (.running, .returnedAfterStop, .stopped),
         (.stopping, .threwError, .stopped),
         (.stopping, .threwStop, .stopped),

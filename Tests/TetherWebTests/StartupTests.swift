@@ -29,7 +29,9 @@ import TetherTestSupport
             let id = try #require(body["runId"]?.stringValue)
 
             let second = try await TetherProcess.runToEnd(
-                ["serve", "--port", "0", "--data-dir", data, "--agents-dir", agents], in: packageRoot)
+                ["serve", "--port", "0", "--data-dir", data, "--agents-dir", agents],
+                in: packageRoot
+            )
             #expect(second.status == 1)
             #expect(second.output.contains("the data folder \(data) is in use by another Tether"), "\(second.output)")
             #expect(!second.output.contains("Fatal error"))
@@ -48,8 +50,10 @@ import TetherTestSupport
         let elsewhere = URL(fileURLWithPath: Self.folder("startup-elsewhere"))
         try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
         let result = try await TetherProcess.runToEnd(
-            ["serve", "--port", "0"], in: elsewhere,
-            environment: ["TETHER_LLM": "openai", "TETHER_LLM_BASE_URL": "http://127.0.0.1:9/v1", "TETHER_LLM_MODEL": "any"])
+            ["serve", "--port", "0"],
+            in: elsewhere,
+            environment: ["TETHER_LLM": "openai", "TETHER_LLM_BASE_URL": "http://127.0.0.1:9/v1", "TETHER_LLM_MODEL": "any"]
+        )
         #expect(result.status == 1)
         #expect(result.output.contains("the templates folder Templates lacks"), "\(result.output)")
         #expect(!result.output.contains("Fatal error") && !result.output.contains("precondition"))
@@ -60,8 +64,10 @@ import TetherTestSupport
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         try "not a database".write(toFile: data + "/tether.sqlite", atomically: true, encoding: .utf8)
         let result = try await TetherProcess.runToEnd(
-            ["serve", "--port", "0", "--data-dir", data], in: packageRoot,
-            environment: ["TETHER_LLM": "openai", "TETHER_LLM_BASE_URL": "http://127.0.0.1:9/v1", "TETHER_LLM_MODEL": "any"])
+            ["serve", "--port", "0", "--data-dir", data],
+            in: packageRoot,
+            environment: ["TETHER_LLM": "openai", "TETHER_LLM_BASE_URL": "http://127.0.0.1:9/v1", "TETHER_LLM_MODEL": "any"]
+        )
         #expect(result.status == 1)
         #expect(result.output.contains("tether.sqlite"), "\(result.output)")
         #expect(!result.output.contains("Fatal error") && !result.output.contains("precondition"))

@@ -28,14 +28,18 @@ final class TetherProcess: Sendable {
 
     /// Starts `tether serve` on a free port and returns once it announces it is serving.
     static func start(
-        dataDirectory: String, agentsDirectory: String, latencyMS: Int = 40, extra: [String] = []
+        dataDirectory: String,
+        agentsDirectory: String,
+        latencyMS: Int = 40,
+        extra: [String] = []
     ) async throws -> TetherProcess {
         let process = Process()
         process.executableURL = try binary()
-        process.arguments = [
-            "serve", "--port", "0", "--data-dir", dataDirectory, "--agents-dir", agentsDirectory, "--simulated-latency-ms",
-            String(latencyMS),
-        ] + extra
+        process.arguments =
+            [
+                "serve", "--port", "0", "--data-dir", dataDirectory, "--agents-dir", agentsDirectory, "--simulated-latency-ms",
+                String(latencyMS),
+            ] + extra
         process.currentDirectoryURL = packageRoot
         let output = Condition("")
         let pipe = Pipe()
@@ -88,7 +92,9 @@ final class TetherProcess: Sendable {
     /// Runs `tether` with `arguments` to its end (within 60 s) and returns its exit status and
     /// everything it printed.
     static func runToEnd(
-        _ arguments: [String], in directory: URL, environment: [String: String] = [:]
+        _ arguments: [String],
+        in directory: URL,
+        environment: [String: String] = [:]
     ) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = try binary()
@@ -111,4 +117,3 @@ final class TetherProcess: Sendable {
         return (process.terminationStatus, output)
     }
 }
-
