@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "TetherSQLite", targets: ["TetherSQLite"]),
         .executable(name: "tether", targets: ["TetherCLI"]),
         .executable(name: "tether-bench", targets: ["TetherBenchmarks"]),
+        .executable(name: "tether-test-server", targets: ["TetherTestServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -78,6 +79,7 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -113,6 +115,12 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        // `tether serve` with test agents written in Swift (one that spins ignoring every
+        // stop), for the process tests. Never shipped.
+        .executableTarget(
+            name: "TetherTestServer",
+            dependencies: ["TetherCore", "TetherApp", "TetherWeb", "TetherTestSupport"]
         ),
         .executableTarget(
             name: "TetherBenchmarks",

@@ -28,6 +28,7 @@ public struct AppConfiguration: Sendable, Hashable {
     public var maxRuns = 64
     public var maxDepth = 8
     public var stopGrace = Duration.seconds(30)
+    public var cleanupTimeout = Duration.seconds(10)
     public var apiToken: String?
     /// Days finished runs are kept (`nil`: forever).
     public var retentionDays: Int?
@@ -48,6 +49,7 @@ public struct AppConfiguration: Sendable, Hashable {
         case maxRuns = "max.runs"
         case maxDepth = "max.depth"
         case stopGraceSeconds = "stop.grace.seconds"
+        case cleanupTimeoutSeconds = "cleanup.timeout.seconds"
         case apiToken = "api.token"
         case retentionDays = "retention.days"
 
@@ -120,6 +122,7 @@ public struct AppConfiguration: Sendable, Hashable {
         if let limit = try integer(.maxRuns, in: 1...100_000) { maxRuns = limit }
         if let depth = try integer(.maxDepth, in: 0...64) { maxDepth = depth }
         if let grace = try seconds(.stopGraceSeconds, in: 0...3600) { stopGrace = grace }
+        if let timeout = try seconds(.cleanupTimeoutSeconds, in: 0...3600) { cleanupTimeout = timeout }
         apiToken = text(.apiToken)
         retentionDays = try integer(.retentionDays, in: 1...36_500)
 
@@ -138,7 +141,7 @@ public struct AppConfiguration: Sendable, Hashable {
 
     /// The supervisor's part of the settings.
     public var supervisor: SupervisorConfiguration {
-        SupervisorConfiguration(maxRuns: maxRuns, maxDepth: maxDepth, stopGrace: stopGrace)
+        SupervisorConfiguration(maxRuns: maxRuns, maxDepth: maxDepth, stopGrace: stopGrace, cleanupTimeout: cleanupTimeout)
     }
 
     /// The `openai` provider's part of the settings, when it is the provider.

@@ -27,6 +27,6 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure(message: error.description)
         }
-        try await app.runService()
+        try await app.serve()
     }
 }

@@ -30,6 +30,11 @@ struct SettingsOptions: ParsableArguments {
     var maxDepth: String?
     @Option(name: .customLong("stop-grace-seconds"), help: "Seconds in stopping before force is offered (TETHER_STOP_GRACE_SECONDS, default 30).")
     var stopGraceSeconds: String?
+    @Option(
+        name: .customLong("cleanup-timeout-seconds"),
+        help: "Seconds a forced or interrupted run has to unwind and clean up (TETHER_CLEANUP_TIMEOUT_SECONDS, default 10)."
+    )
+    var cleanupTimeoutSeconds: String?
     @Option(name: .customLong("api-token"), help: "Bearer token required off loopback (TETHER_API_TOKEN).")
     var apiToken: String?
     @Option(name: .customLong("retention-days"), help: "Days finished runs are kept (TETHER_RETENTION_DAYS, default forever).")
@@ -41,7 +46,7 @@ struct SettingsOptions: ParsableArguments {
             (.host, host), (.port, port), (.dataDir, dataDir), (.agentsDir, agentsDir), (.llm, llm),
             (.simulatedLatencyMS, simulatedLatencyMS), (.llmBaseURL, llmBaseURL), (.llmModel, llmModel),
             (.llmAPIKey, llmAPIKey), (.llmTimeoutSeconds, llmTimeoutSeconds), (.maxRuns, maxRuns),
-            (.maxDepth, maxDepth), (.stopGraceSeconds, stopGraceSeconds), (.apiToken, apiToken),
+            (.maxDepth, maxDepth), (.stopGraceSeconds, stopGraceSeconds), (.cleanupTimeoutSeconds, cleanupTimeoutSeconds), (.apiToken, apiToken),
             (.retentionDays, retentionDays),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.compactMap { key, value in value.map { (key, $0) } })

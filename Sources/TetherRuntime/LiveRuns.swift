@@ -35,9 +35,14 @@ final class LiveRuns: Sendable {
     func remove(_ run: RunExecution, unsaved: RunRecord?) {
         state.withLock { state in
             state.runs[run.id] = nil
-            if run.isRoot { state.rootsInFlight -= 1 }
             if let unsaved { state.unsaved[run.id] = unsaved }
         }
+    }
+
+    /// Frees a root run's admission slot: once it has ended and its work has unwound (a
+    /// force-stopped run whose code ignores cancellation keeps its slot until it does).
+    func releaseSlot() {
+        state.withLock { $0.rootsInFlight -= 1 }
     }
 
     /// Refuses new root runs from now on; returns the roots in flight.

@@ -7,19 +7,44 @@ extension RunExecution {
         transition { $0.requestStop(at: date) }
     }
 
-    /// Ends the run at once as `stopped` and `forced` (a force stop); its work is cancelled
-    /// by whoever opens the force signal. Does nothing to a run already ended.
-    func endForced() async {
-        if end({ $0.force() }) { await complete(extra: ["reason": "force"]) }
+    /// Ends a run whose work was cut short (``RunWork/cutShort(_:)``): cancels that work,
+    /// waits for it to unwind, runs the agent's `cleanup()`, then writes the final record —
+    /// `stopped` and `forced`, or `interrupted`. Waiting and clean-up together are bounded by
+    /// ``SupervisorConfiguration/cleanupTimeout`` (clean-up gets at least a second), so code
+    /// that ignores cancellation cannot hold the run, or shutdown, forever. Runs in a task
+    /// that is not cancelled.
+    func endCutShort(task: Task<Void, Never>, agent: any Agent) async {
+        task.cancel()
+        let timeout = environment.configuration.cleanupTimeout
+        let deadline = ContinuousClock.now + timeout
+        if await !within(timeout, { await self.work.ended.wait() }) {
+            environment.logger.warning(
+                "the agent's code did not unwind after its run was cut short",
+                metadata: ["run": "\(id)"]
+            )
+        }
+        gate.close()
+        work.acceptEvents()
+        let token = self.token
+        let left = max(deadline - ContinuousClock.now, .seconds(1))
+        if await !within(left, { await CancelToken.$current.withValue(token) { await agent.cleanup() } }) {
+            environment.logger.warning("the agent's cleanup did not end in time", metadata: ["run": "\(id)"])
+        }
+        await endAbruptly(work.abruptEnding ?? .forced)
     }
 
-    /// Ends the run at once as `interrupted` (shutdown past the grace period).
-    func endInterrupted() async {
-        let ended = end(
-            { $0.interrupt() },
-            finalize: { record, _ in record.error = "interrupted: the server shut down before the run stopped" }
-        )
-        if ended { await complete(extra: ["reason": "shutdown"]) }
+    /// Writes the final record of a run cut short (or one that never got to execute).
+    func endAbruptly(_ ending: RunWork.AbruptEnding) async {
+        switch ending {
+        case .forced:
+            if end({ $0.force() }) { await complete(extra: ["reason": "force"]) }
+        case .interrupted:
+            let ended = end(
+                { $0.interrupt() },
+                finalize: { record, _ in record.error = "interrupted: the server shut down before the run stopped" }
+            )
+            if ended { await complete(extra: ["reason": "shutdown"]) }
+        }
     }
 
     /// Feeds an ending to the state machine. If it made the run terminal, stamps
@@ -57,6 +82,7 @@ extension RunExecution {
         // The store could not take the final record: keep it, so the run does not read as
         // still running (a restart marks it interrupted).
         environment.live.remove(self, unsaved: persisted ? nil : record)
+        if work.complete(), isRoot { environment.live.releaseSlot() }
         if isRoot {
             await log.close()
             environment.hub.retire(root: id)

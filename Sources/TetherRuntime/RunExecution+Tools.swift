@@ -22,7 +22,7 @@ extension RunExecution: ToolBackend {
         let started = clock.now
         let response: LLMResponse
         do {
-            response = try await llm.complete(request)
+            response = try await uncancellable { try await llm.complete(request) }
         } catch {
             let elapsed = RunText.seconds(clock.now - started)
             try emit(
@@ -111,5 +111,16 @@ extension RunExecution: ToolBackend {
 
     func log(_ message: String, data: [String: JSONValue]) async throws {
         try emit(.log, message, data)
+    }
+
+    /// Runs a call that must finish once begun (an LLM call in flight) in a task of its own:
+    /// when the agent's own task is cancelled — a sibling in its `async let` or task group
+    /// threw `AgentStopped` — the call still finishes, and this waits for it. Only cutting
+    /// the run short (a force stop, shutdown) cancels it (``RunWork/registerCall(cancel:)``).
+    func uncancellable<T: Sendable>(_ call: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await call() }
+        let registration = work.registerCall { task.cancel() }
+        defer { work.unregisterCall(registration) }
+        return try await task.value
     }
 }

@@ -15,8 +15,8 @@ final class RunExecution: Sendable {
     let gate: BoundaryGate
     let log: EventLog
     let environment: RunEnvironment
-    /// Opened by a force stop or shutdown: the run's work is cancelled.
-    let forceSignal = Latch()
+    /// How the agent's work is going, and how it is cut short.
+    let work = RunWork()
     /// Opened once the final record and `run.finished` are written.
     let finished = Latch()
     /// Orders this run's record writes.
@@ -63,8 +63,13 @@ final class RunExecution: Sendable {
         }
     }
 
-    /// Runs the agent to its end in the calling task. Its work races the run's force signal,
-    /// so a force stop cancels that work without cancelling the caller.
+    /// Runs the agent to its end: its `run`, then its `cleanup()`, then the final record.
+    ///
+    /// The agent's code runs in a task of its own (with the run's task-locals), which this
+    /// one awaits, so that a force stop or shutdown (``RunWork/cut``, or the cancellation of
+    /// the task this runs in, when an ancestor is cut short) can cancel that code and still
+    /// finish the run — clean-up included, within ``SupervisorConfiguration/cleanupTimeout``
+    /// — even when the code ignores cancellation.
     func execute() async {
         do {
             try await markStarted()
@@ -76,33 +81,40 @@ final class RunExecution: Sendable {
         let agent = descriptor.makeAgent()
         let tools = Tools(gate: gate, backend: self)
         let input = record.input
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                let outcome: Result<JSONValue, any Error>
-                do {
-                    let result = try await CancelToken.$current.withValue(self.token) {
-                        try await agent.run(input: input, tools: tools)
-                    }
-                    outcome = .success(result)
-                } catch {
-                    outcome = .failure(error)
-                }
-                self.gate.close()
-                await CancelToken.$current.withValue(self.token) { await agent.cleanup() }
-                // Events are written in batches: before the outcome stands, everything the run
-                // logged must be durable. If it is not, the run failed, whatever it returned.
-                var checked = outcome
-                do {
-                    try await self.log.flush()
-                } catch {
-                    checked = .failure(EventWriteFailed(reason: RunText.describe(error)))
-                }
-                await self.finish(checked)
+        let token = self.token
+        work.begin()
+        let task = Task {
+            let outcome: Result<JSONValue, any Error>
+            do {
+                outcome = .success(try await CancelToken.$current.withValue(token) { try await agent.run(input: input, tools: tools) })
+            } catch {
+                outcome = .failure(error)
             }
-            group.addTask { await self.forceSignal.wait() }
-            await group.next()
-            group.cancelAll()
+            if self.work.end(with: outcome) { self.environment.live.releaseSlot() }
         }
+        await withTaskCancellationHandler {
+            await firstOf(work.ended, work.cut)
+        } onCancel: {
+            // The task this run executes in was cancelled: an ancestor was cut short.
+            self.work.cutShort(.forced)
+        }
+        if work.cut.isOpen {
+            // A new task: the calling one may be cancelled, and the store writes that end the
+            // run must not be.
+            await Task { await self.endCutShort(task: task, agent: agent) }.value
+            return
+        }
+        gate.close()
+        await CancelToken.$current.withValue(token) { await agent.cleanup() }
+        // Events are written in batches: before the outcome stands, everything the run
+        // logged must be durable. If it is not, the run failed, whatever it returned.
+        var checked = work.outcome ?? .failure(CancellationError())
+        do {
+            try await log.flush()
+        } catch {
+            checked = .failure(EventWriteFailed(reason: RunText.describe(error)))
+        }
+        await finish(checked)
     }
 
     /// Records the start. A run whose start cannot be written (a full disk, a read-only
@@ -147,7 +159,7 @@ final class RunExecution: Sendable {
     /// - Throws: ``EventWriteFailed`` when the log refuses the event: the tool that emitted
     ///   it throws, so the run ends `failed` with the reason rather than going on unlogged.
     func emit(_ kind: EventKind, _ message: String, _ data: [String: JSONValue] = [:]) throws {
-        guard !isTerminal else {
+        guard !isTerminal, !work.dropsEvents else {
             environment.logger.debug("event after the run ended dropped", metadata: ["run": "\(id)", "kind": "\(kind.rawValue)"])
             return
         }

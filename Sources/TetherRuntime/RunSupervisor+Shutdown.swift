@@ -22,17 +22,22 @@ extension RunSupervisor {
             await group.next()
             group.cancelAll()
         }
-        for root in live.roots {
-            await interrupt(root)
+        let leftovers = live.roots
+        for root in leftovers {
+            for run in live.subtree(of: root) { run.work.cutShort(.interrupted) }
+            logger.warning("run interrupted by shutdown", metadata: ["run": "\(root.id)"])
         }
+        // Each ends within the cleanup timeout, whatever its code does.
+        for root in leftovers { await root.finished.wait() }
     }
 
-    /// Marks `root`'s tree `interrupted` (reason `shutdown`) and cancels its work.
-    func interrupt(_ root: RunExecution) async {
-        for run in live.subtree(of: root).reversed() {
-            await run.endInterrupted()
+    /// Marks every run still in flight `interrupted` at once, without waiting for its code or
+    /// its cleanup: for a process told to stop a second time, which exits right after.
+    public func interruptNow() async {
+        beginShutdown()
+        for run in live.all.sorted(by: { $0.depth > $1.depth }) {
+            run.work.cutShort(.interrupted)
+            await run.endAbruptly(.interrupted)
         }
-        root.forceSignal.open()
-        logger.warning("run interrupted by shutdown", metadata: ["run": "\(root.id)"])
     }
 }

@@ -70,14 +70,13 @@ extension RunSupervisor {
         logger.info("stop requested", metadata: ["run": "\(target.id)", "reason": "\(reason.rawValue)"])
     }
 
-    /// Ends `target` and its descendants at once as `stopped` and `forced`, then cancels
-    /// their work. The records are written here, not by the cancelled task (which could not
-    /// write to a store that honours cancellation).
+    /// Cuts `target` and its descendants short as `stopped` and `forced`: their work is
+    /// cancelled (the LLM call in flight included), their `cleanup()` runs, and their final
+    /// records are written by tasks that are not cancelled (``RunExecution/endCutShort``).
+    /// Returns once the target's record is final, within the cleanup timeout.
     func forceStop(_ target: RunExecution) async {
-        for run in live.subtree(of: target).reversed() {
-            await run.endForced()
-        }
-        target.forceSignal.open()
+        for run in live.subtree(of: target) { run.work.cutShort(.forced) }
+        await target.finished.wait()
         logger.warning("run force-stopped", metadata: ["run": "\(target.id)"])
     }
 

@@ -85,6 +85,7 @@ public final class RunSupervisor: Service, Sendable {
             try await environment.runStore.insertRun(record)
         } catch {
             live.remove(run, unsaved: nil)
+            live.releaseSlot()
             environment.hub.retire(root: id)
             // A drain may already wait for it.
             run.finished.open()
@@ -93,7 +94,7 @@ public final class RunSupervisor: Service, Sendable {
         // Shutdown may have ended the job stream since admission: then the run never
         // starts, so it is recorded interrupted and the caller told.
         if case .terminated = jobsContinuation.yield(run) {
-            await interrupt(run)
+            await run.endAbruptly(.interrupted)
             throw .shuttingDown
         }
         logger.info("run started", metadata: ["run": "\(id)", "agent": "\(name)"])

@@ -8,10 +8,20 @@ public struct SupervisorConfiguration: Sendable, Hashable {
     /// (`TETHER_STOP_GRACE_SECONDS`); also how long shutdown waits for runs to stop before
     /// marking them `interrupted`.
     public var stopGrace: Duration
+    /// How long a run cut short (a force stop, shutdown past the grace period) may take to
+    /// unwind and run its `cleanup()` before its final record is written anyway
+    /// (`TETHER_CLEANUP_TIMEOUT_SECONDS`).
+    public var cleanupTimeout: Duration
 
-    public init(maxRuns: Int = 64, maxDepth: Int = 8, stopGrace: Duration = .seconds(30)) {
+    public init(
+        maxRuns: Int = 64,
+        maxDepth: Int = 8,
+        stopGrace: Duration = .seconds(30),
+        cleanupTimeout: Duration = .seconds(10)
+    ) {
         self.maxRuns = maxRuns
         self.maxDepth = maxDepth
         self.stopGrace = stopGrace
+        self.cleanupTimeout = cleanupTimeout
     }
 }

@@ -3,6 +3,11 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import TetherRuntime
+import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A Tether server: the HTTP routes, the run supervisor, and the services its runs need.
 ///
@@ -52,5 +57,33 @@ public struct TetherApplication: ApplicationProtocol {
             )
         )
         try await group.run()
+    }
+
+    /// Serves as `tether serve` does, until the process is told to stop: the first SIGTERM or
+    /// SIGINT shuts down gracefully (``run()``); a second one marks what is still in flight
+    /// `interrupted` and exits at once, with status 130 after SIGINT or 143 after SIGTERM.
+    public func serve() async throws {
+        let group = ServiceGroup(configuration: .init(services: [self], gracefulShutdownSignals: [], logger: logger))
+        let supervisor = self.supervisor
+        let logger = self.logger
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                var received = 0
+                for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    received += 1
+                    if received == 1 {
+                        logger.info("shutting down: runs in flight are asked to stop (signal again to stop at once)")
+                        await group.triggerGracefulShutdown()
+                    } else {
+                        logger.warning("stopping at once: runs still in flight are marked interrupted")
+                        await supervisor.interruptNow()
+                        exit(signal == .sigint ? 130 : 143)
+                    }
+                }
+            }
+            try await tasks.next()
+            tasks.cancelAll()
+        }
     }
 }

@@ -10,6 +10,7 @@ import TetherApp
         #expect(configuration.llm == .simulated && configuration.simulatedLatency == .milliseconds(1500))
         #expect(configuration.llmTimeout == .seconds(120) && configuration.stopGrace == .seconds(30))
         #expect(configuration.maxRuns == 64 && configuration.maxDepth == 8 && configuration.retentionDays == nil)
+        #expect(configuration.cleanupTimeout == .seconds(10))
     }
 
     @Test func everySettingReadsItsEnvironmentVariable() throws {
@@ -18,7 +19,7 @@ import TetherApp
             "TETHER_LLM": "openai", "TETHER_SIMULATED_LATENCY_MS": "20", "TETHER_LLM_BASE_URL": "http://127.0.0.1:1/v1",
             "TETHER_LLM_MODEL": "m", "TETHER_LLM_API_KEY": "k", "TETHER_LLM_TIMEOUT_SECONDS": "7", "TETHER_MAX_RUNS": "3",
             "TETHER_MAX_DEPTH": "2", "TETHER_STOP_GRACE_SECONDS": "1.5", "TETHER_API_TOKEN": "t",
-            "TETHER_RETENTION_DAYS": "30",
+            "TETHER_RETENTION_DAYS": "30", "TETHER_CLEANUP_TIMEOUT_SECONDS": "4",
         ]
         #expect(Set(environment.keys) == Set(AppConfiguration.Key.allCases.map(\.environmentVariable)))
         let c = try AppConfiguration(flags: [:], environment: environment)
@@ -27,6 +28,7 @@ import TetherApp
         #expect(c.openAI?.baseURL == "http://127.0.0.1:1/v1" && c.openAI?.model == "m" && c.openAI?.apiKey == "k")
         #expect(c.llmTimeout == .seconds(7) && c.maxRuns == 3 && c.maxDepth == 2)
         #expect(c.stopGrace == .milliseconds(1500) && c.apiToken == "t" && c.retentionDays == 30)
+        #expect(c.cleanupTimeout == .seconds(4) && c.supervisor.cleanupTimeout == .seconds(4))
     }
 
     @Test func aFlagWinsOverItsEnvironmentVariable() throws {

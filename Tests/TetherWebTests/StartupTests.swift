@@ -72,4 +72,66 @@ import TetherTestSupport
         #expect(result.output.contains("tether.sqlite"), "\(result.output)")
         #expect(!result.output.contains("Fatal error") && !result.output.contains("precondition"))
     }
+
+    /// Starts the `spinner` test agent (it spins ignoring every stop) and returns its id once
+    /// it is spinning.
+    static func startSpinner(on server: TetherProcess, http: HTTPClient) async throws -> String {
+        var request = HTTPClientRequest(url: server.baseURL + "/runs")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"agent": "spinner"}"#))
+        let started = try await http.execute(request, timeout: .seconds(30))
+        let body = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: try await started.body.collect(upTo: 1 << 20)))
+        let id = try #require(body["runId"]?.stringValue)
+        let stream = try await http.execute(HTTPClientRequest(url: server.baseURL + "/runs/\(id)/events"), timeout: .seconds(60))
+        _ = try await withTimeout {
+            var reader = SSEReader(stream)
+            return try await reader.read { $0.json?["kind"] == "log" }.count
+        }
+        return id
+    }
+
+    /// The run's record, read by a new server on the same folder once the old one is gone.
+    static func recordAfterRestart(_ id: String, dataDirectory: String, http: HTTPClient) async throws -> JSONValue {
+        let server = try await TetherProcess.startTestServer(dataDirectory: dataDirectory)
+        let response = try await http.execute(HTTPClientRequest(url: server.baseURL + "/runs/\(id)"), timeout: .seconds(30))
+        let record = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: try await response.body.collect(upTo: 1 << 20)))
+        #expect(try await server.terminate() == 0)
+        return record
+    }
+
+    @Test func sigtermEndsTheProcessEvenWhenAnAgentIgnoresEveryStop() async throws {
+        let data = Self.folder("startup-spin")
+        let server = try await TetherProcess.startTestServer(
+            dataDirectory: data,
+            environment: ["TETHER_STOP_GRACE_SECONDS": "1", "TETHER_CLEANUP_TIMEOUT_SECONDS": "1"]
+        )
+        try await withHTTPClient { http in
+            let id = try await Self.startSpinner(on: server, http: http)
+            // Grace (1 s) + cleanup timeout (1 s) + at most 5 s; the fail-safe is generous.
+            #expect(try await server.terminate() == 0)
+            #expect(server.log.contains("the agent's code did not unwind"))
+            let record = try await Self.recordAfterRestart(id, dataDirectory: data, http: http)
+            #expect(record["status"] == "interrupted")
+            #expect(record["error"]?.stringValue?.contains("shut down before the run stopped") == true, "\(record)")
+        }
+    }
+
+    @Test func aSecondSigtermExitsAtOnceMarkingRunsInterrupted() async throws {
+        let data = Self.folder("startup-twice")
+        let server = try await TetherProcess.startTestServer(
+            dataDirectory: data,
+            environment: ["TETHER_STOP_GRACE_SECONDS": "600"]
+        )
+        try await withHTTPClient { http in
+            let id = try await Self.startSpinner(on: server, http: http)
+            server.send(SIGTERM)
+            try await withTimeout { await server.waitForLog("runs in flight are asked to stop") }
+            server.send(SIGTERM)
+            #expect(try await server.exitStatus() == 143, "well before the 600 s grace period")
+            let record = try await Self.recordAfterRestart(id, dataDirectory: data, http: http)
+            #expect(record["status"] == "interrupted")
+            #expect(record["error"]?.stringValue?.contains("shut down before the run stopped") == true, "\(record)")
+        }
+    }
 }

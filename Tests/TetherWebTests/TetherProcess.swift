@@ -19,9 +19,10 @@ final class TetherProcess: Sendable {
         self.output = output
     }
 
-    /// The debug build of `tether`, which `swift build --build-tests` makes.
-    static func binary() throws -> URL {
-        let binary = packageRoot.appendingPathComponent(".build/debug/tether")
+    /// A debug build of the package's (`tether`, `tether-test-server`), which
+    /// `swift build --build-tests` makes.
+    static func binary(_ name: String = "tether") throws -> URL {
+        let binary = packageRoot.appendingPathComponent(".build/debug/\(name)")
         try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build first: swift build --build-tests")
         return binary
     }
@@ -33,13 +34,35 @@ final class TetherProcess: Sendable {
         latencyMS: Int = 40,
         extra: [String] = []
     ) async throws -> TetherProcess {
-        let process = Process()
-        process.executableURL = try binary()
-        process.arguments =
-            [
+        try await launch(
+            "tether",
+            arguments: [
                 "serve", "--port", "0", "--data-dir", dataDirectory, "--agents-dir", agentsDirectory, "--simulated-latency-ms",
                 String(latencyMS),
             ] + extra
+        )
+    }
+
+    /// Starts `tether-test-server` (with its Swift test agents) on a free port, its settings
+    /// in `TETHER_…` variables.
+    static func startTestServer(dataDirectory: String, environment: [String: String] = [:]) async throws -> TetherProcess {
+        try await launch(
+            "tether-test-server",
+            arguments: [],
+            environment: ["TETHER_PORT": "0", "TETHER_DATA_DIR": dataDirectory, "TETHER_AGENTS_DIR": "/nonexistent"]
+                .merging(environment) { _, new in new }
+        )
+    }
+
+    private static func launch(
+        _ name: String,
+        arguments: [String],
+        environment: [String: String] = [:]
+    ) async throws -> TetherProcess {
+        let process = Process()
+        process.executableURL = try binary(name)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.currentDirectoryURL = packageRoot
         let output = Condition("")
         let pipe = Pipe()
@@ -75,6 +98,17 @@ final class TetherProcess: Sendable {
         return process.terminationStatus
     }
 
+    /// Sends `signal` without waiting.
+    func send(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to end; returns its exit status.
+    func exitStatus() async throws -> Int32 {
+        try await waitForExit()
+        return process.terminationStatus
+    }
+
     private func waitForExit() async throws {
         let process = self.process
         try await withTimeout(seconds: 60, "tether to exit") {
@@ -88,6 +122,11 @@ final class TetherProcess: Sendable {
     }
 
     var log: String { output.value }
+
+    /// Returns once the process has printed `text`.
+    func waitForLog(_ text: String) async {
+        await output.wait { $0.contains(text) }
+    }
 
     /// Runs `tether` with `arguments` to its end (within 60 s) and returns its exit status and
     /// everything it printed.
