@@ -3,12 +3,13 @@ import TetherCore
 
 /// The runs this process is executing, by id, and the admission count of root runs: the
 /// registry the supervisor admits into, each execution leaves, and the read model looks up
-/// first. It also keeps final records the store refused, so such a run reads as ended.
+/// first. It also keeps final records the store refused (``unsaved``), so such a run reads
+/// as ended.
 final class LiveRuns: Sendable {
+    let unsaved = UnsavedRecords()
+
     private struct State {
         var runs: [RunID: RunExecution] = [:]
-        /// Final records the store refused, by run.
-        var unsaved: [RunID: RunRecord] = [:]
         var rootsInFlight = 0
         var isAccepting = true
     }
@@ -32,11 +33,15 @@ final class LiveRuns: Sendable {
     }
 
     /// Lets go of an ended run; `unsaved` is its final record if the store refused it.
-    func remove(_ run: RunExecution, unsaved: RunRecord?) {
-        state.withLock { state in
-            state.runs[run.id] = nil
-            if let unsaved { state.unsaved[run.id] = unsaved }
+    func remove(_ run: RunExecution, unsaved record: RunRecord?) {
+        // Kept before the run leaves, so that it never reads as its stale stored state.
+        if let record, let dropped = unsaved.keep(record) {
+            run.environment.logger.warning(
+                "too many final records the store refused are held; the oldest is dropped",
+                metadata: ["run": "\(dropped)"]
+            )
         }
+        _ = state.withLock { $0.runs.removeValue(forKey: run.id) }
     }
 
     /// Frees a root run's admission slot: once it has ended and its work has unwound (a
@@ -58,7 +63,7 @@ final class LiveRuns: Sendable {
     }
 
     func unsavedRecord(_ id: RunID) -> RunRecord? {
-        state.withLock { $0.unsaved[id] }
+        unsaved[id]
     }
 
     /// Every run in flight.

@@ -181,6 +181,8 @@ final class RunExecution: Sendable {
     func persist() async -> Bool {
         do {
             try await persistOrThrow()
+            // The store takes writes again: the final records it refused before go in now.
+            if !environment.live.unsaved.isEmpty { await environment.live.unsaved.retry(into: environment.runStore) }
             return true
         } catch {
             environment.logger.error("could not save run record", metadata: ["run": "\(id)", "error": "\(error)"])

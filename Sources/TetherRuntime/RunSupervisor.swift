@@ -114,6 +114,7 @@ public final class RunSupervisor: Service, Sendable {
             }
             await drain()
         }
+        await live.unsaved.retry(into: environment.runStore)
         logger.info("run supervisor stopped")
     }
 

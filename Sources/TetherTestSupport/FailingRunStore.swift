@@ -5,14 +5,20 @@ import TetherRuntime
 
 /// A memory run store whose event writes can be made to fail, as a full disk would.
 public final class FailingRunStore: RunStore {
-    let base = MemoryRunStore()
+    public let base = MemoryRunStore()
     private let failing = Mutex(false)
+    private let failingUpdates = Mutex(false)
 
     public init() {}
 
     /// From now on every event write fails.
     public func failEventWrites() {
         failing.withLock { $0 = true }
+    }
+
+    /// From now on every run record update fails (`true`), or succeeds again (`false`).
+    public func failRunUpdates(_ fail: Bool = true) {
+        failingUpdates.withLock { $0 = fail }
     }
 
     public struct DiskFull: Error, CustomStringConvertible {
@@ -25,7 +31,10 @@ public final class FailingRunStore: RunStore {
     }
 
     public func insertRun(_ record: RunRecord) async throws { try await base.insertRun(record) }
-    public func updateRun(_ record: RunRecord) async throws { try await base.updateRun(record) }
+    public func updateRun(_ record: RunRecord) async throws {
+        if failingUpdates.withLock({ $0 }) { throw DiskFull() }
+        try await base.updateRun(record)
+    }
     public func run(_ id: RunID) async throws -> RunRecord? { try await base.run(id) }
     public func runs(inTree root: RunID) async throws -> [RunRecord] { try await base.runs(inTree: root) }
     public func events(inTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent] {
