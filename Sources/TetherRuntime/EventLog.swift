@@ -31,6 +31,28 @@ public final class EventLog: Sendable {
         var failure: (any Error)?
         /// Subscribers waiting for the published count to reach a `seq`.
         var waiters = WaiterSet<Int>()
+        /// Boundaries admitted whose event is still to come (``admit(_:)``).
+        var admitted = 0
+        var admittedWaiters = WaiterSet<Void>()
+
+        /// Numbers `draft` and queues it; returns the event and whether a flusher must start.
+        mutating func enqueue(_ draft: EventDraft, root: RunID, at date: Date) throws -> (ProgressEvent, Bool) {
+            if let failure { throw failure }
+            guard !isClosed else { throw EventLogError.closed(root) }
+            let event = ProgressEvent(
+                seq: nextSeq,
+                runID: draft.runID,
+                at: date,
+                kind: draft.kind,
+                message: draft.message,
+                data: draft.data
+            )
+            nextSeq += 1
+            pending.append(event)
+            guard !isFlushing else { return (event, false) }
+            isFlushing = true
+            return (event, true)
+        }
     }
     private let state = Mutex(State())
 
@@ -45,27 +67,69 @@ public final class EventLog: Sendable {
     ///   write that failed.
     @discardableResult
     public func append(_ draft: EventDraft) throws -> ProgressEvent {
-        let (event, startsFlusher) = try state.withLock { state throws -> (ProgressEvent, Bool) in
-            if let failure = state.failure { throw failure }
-            guard !state.isClosed else { throw EventLogError.closed(rootID) }
-            let event = ProgressEvent(
-                seq: state.nextSeq,
-                runID: draft.runID,
-                at: now(),
-                kind: draft.kind,
-                message: draft.message,
-                data: draft.data
-            )
-            state.nextSeq += 1
-            state.pending.append(event)
-            guard !state.isFlushing else { return (event, false) }
-            state.isFlushing = true
-            return (event, true)
+        try append { draft }
+    }
+
+    /// Runs `check` and appends the event it returns as one step: no other append, and no
+    /// ``exclusively(_:)`` section, comes in between. A boundary's entry check and its first
+    /// event go through here, so a stop being recorded either follows the event or makes the
+    /// check throw — never a boundary event after the stop (DESIGN §1).
+    /// - Throws: what `check` throws (nothing is appended), or the log's error.
+    @discardableResult
+    public func append(after check: () throws -> EventDraft) throws -> ProgressEvent {
+        let (event, startsFlusher) = try state.withLock { state in
+            try state.enqueue(try check(), root: rootID, at: now())
         }
-        if startsFlusher {
-            Task { await self.drain() }
-        }
+        if startsFlusher { Task { await self.drain() } }
         return event
+    }
+
+    /// Admits a boundary whose event comes after its work (a store operation): runs `check`
+    /// as one step with the admission, like ``append(after:)``; the boundary then owes the log
+    /// ``finishAdmitted(_:)``.
+    public func admit(_ check: () throws -> Void) throws {
+        try state.withLock { state in
+            if let failure = state.failure { throw failure }
+            try check()
+            state.admitted += 1
+        }
+    }
+
+    /// Appends the event of an admitted boundary (`nil` if its work failed) and ends its
+    /// admission.
+    @discardableResult
+    public func finishAdmitted(_ draft: EventDraft?) throws -> ProgressEvent? {
+        let (event, startsFlusher, woken) = state.withLock { state in
+            state.admitted -= 1
+            let woken = state.admitted == 0 ? state.admittedWaiters.takeAll() : []
+            guard let draft else { return (Result<ProgressEvent, any Error>?.none, false, woken) }
+            do {
+                let (event, starts) = try state.enqueue(draft, root: rootID, at: now())
+                return (.success(event), starts, woken)
+            } catch {
+                return (.failure(error), false, woken)
+            }
+        }
+        for waiter in woken { waiter.wake() }
+        if startsFlusher { Task { await self.drain() } }
+        return try event?.get()
+    }
+
+    /// Runs `body` as one step with respect to every append and admission (see
+    /// ``append(after:)``); `body` must not use the log.
+    public func exclusively<T>(_ body: () throws -> T) rethrows -> T {
+        try state.withLock { _ in try body() }
+    }
+
+    /// Returns once no admitted boundary is still to log its event (or when cancelled).
+    public func waitForAdmitted() async {
+        await WaiterSet<Void>.suspend { waiter in
+            state.withLock { state in
+                state.admitted == 0 ? nil : state.admittedWaiters.add(waiter, waitingFor: ())
+            }
+        } unregister: { id in
+            state.withLock { $0.admittedWaiters.remove(id) }
+        }
     }
 
     /// Waits until every event appended so far is durable and published.

@@ -24,26 +24,33 @@ extension RunExecution {
             depth: depth,
             createdAt: Date()
         )
-        // Logged before the child exists: if the log refuses it, nothing is left behind.
-        try emit(
-            .agentCalled,
-            "Calling agent \(name)",
-            [ProgressEvent.Key.runID: .string(record.id.rawValue), "agent": .string(name), "input": input]
-        )
         let token = self.token.makeChild()
+        let child = RunExecution(record: record, descriptor: descriptor, token: token, log: log, environment: environment)
         do {
-            try await environment.runStore.insertRun(record)
+            // The call's entry check, its event and the child's listing are one step: a stop
+            // being recorded for this run either lists the child (and marks it stopping) or
+            // makes the call throw. If the log refuses the event, nothing is left behind.
+            try emitEntering(
+                .agentsCall,
+                .agentCalled,
+                "Calling agent \(name)",
+                [ProgressEvent.Key.runID: .string(record.id.rawValue), "agent": .string(name), "input": input],
+                also: {
+                    environment.live.add(child: child)
+                    addChild(child.id)
+                }
+            )
         } catch {
             token.detachFromParent()
             throw error
         }
-        let child = RunExecution(record: record, descriptor: descriptor, token: token, log: log, environment: environment)
-        environment.live.add(child: child)
-        addChild(child.id)
-        // A stop of an ancestor that came before the child was listed: the child's token is
-        // already stopped (made from this run's); its record says so too.
-        if self.token.isStopRequested, case .markStopping = child.markStopping(at: Date()) {
-            await child.persist()
+        do {
+            // Its current record: a stop recorded since has already made it `stopping`.
+            try await environment.runStore.insertRun(child.record)
+        } catch {
+            token.detachFromParent()
+            environment.live.remove(child, unsaved: nil)
+            throw error
         }
         await child.execute()
         let final = child.record

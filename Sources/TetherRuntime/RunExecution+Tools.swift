@@ -13,7 +13,8 @@ extension RunExecution: ToolBackend {
         let label = request.label.map { "\($0): the \(modelName)" } ?? "the \(modelName)"
         let sentence = label.prefix(1).uppercased() + label.dropFirst()
         let prompt = request.messages.last(where: { $0.role == .user })?.content ?? ""
-        try emit(
+        try emitEntering(
+            .llm,
             .llmStarted,
             request.label.map { "\($0): calling the \(modelName)…" } ?? "Calling the \(modelName)…",
             ["provider": .string(llm.provider), "model": .string(model), "prompt": .string(prompt)]
@@ -54,48 +55,66 @@ extension RunExecution: ToolBackend {
     }
 
     func storeValue(for key: StoreKey) async throws -> String? {
-        let value = try await environment.dataStore.value(for: key)
-        try emit(
-            .store,
-            value == nil ? "Read \(key): not set" : "Read \(key)",
-            ["op": "get", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(value != nil)]
-        )
-        return value
+        try await storeOperation({ try await environment.dataStore.value(for: key) }) { value in
+            (
+                value == nil ? "Read \(key): not set" : "Read \(key)",
+                ["op": "get", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(value != nil)]
+            )
+        }
     }
 
     func storeSet(_ value: String, for key: StoreKey) async throws {
-        try await environment.dataStore.setValue(value, for: key)
-        try emit(
-            .store,
-            "Stored \(key) (\(value.utf8.count) bytes)",
-            [
-                "op": "set", "namespace": .string(key.namespace), "key": .string(key.key),
-                "bytes": .number(Double(value.utf8.count)),
-            ]
-        )
+        try await storeOperation({ try await environment.dataStore.setValue(value, for: key) }) {
+            (
+                "Stored \(key) (\(value.utf8.count) bytes)",
+                [
+                    "op": "set", "namespace": .string(key.namespace), "key": .string(key.key),
+                    "bytes": .number(Double(value.utf8.count)),
+                ]
+            )
+        }
     }
 
     func storeDelete(_ key: StoreKey) async throws -> Bool {
-        let existed = try await environment.dataStore.deleteValue(for: key)
-        try emit(
-            .store,
-            existed ? "Deleted \(key)" : "Deleted \(key): it was not set",
-            ["op": "delete", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(existed)]
-        )
-        return existed
+        try await storeOperation({ try await environment.dataStore.deleteValue(for: key) }) { existed in
+            (
+                existed ? "Deleted \(key)" : "Deleted \(key): it was not set",
+                ["op": "delete", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(existed)]
+            )
+        }
     }
 
     func storeList(namespace: String, prefix: String) async throws -> [StoreEntry] {
-        let entries = try await environment.dataStore.entries(in: namespace, prefix: prefix)
-        try emit(
-            .store,
-            "Listed \(namespace)/\(prefix)…: \(entries.count) keys",
-            [
-                "op": "list", "namespace": .string(namespace), "prefix": .string(prefix),
-                "count": .number(Double(entries.count)),
-            ]
-        )
-        return entries
+        try await storeOperation({ try await environment.dataStore.entries(in: namespace, prefix: prefix) }) { entries in
+            (
+                "Listed \(namespace)/\(prefix)…: \(entries.count) keys",
+                [
+                    "op": "list", "namespace": .string(namespace), "prefix": .string(prefix),
+                    "count": .number(Double(entries.count)),
+                ]
+            )
+        }
+    }
+
+    /// A data-store operation as a boundary whose event comes after its work: admitted by
+    /// the log in one step with its entry check, so a stop being recorded waits for its
+    /// event rather than following its work (``EventLog/admit(_:)``).
+    func storeOperation<T>(
+        _ operation: () async throws -> T,
+        event: (T) -> (String, [String: JSONValue])
+    ) async throws -> T {
+        try logging { try log.admit { try admit(.store) } }
+        let value: T
+        do {
+            value = try await operation()
+        } catch {
+            _ = try? log.finishAdmitted(nil)
+            throw error
+        }
+        let (message, data) = event(value)
+        let draft = isTerminal || work.dropsEvents ? nil : EventDraft(runID: id, kind: .store, message: message, data: data)
+        try logging { try log.finishAdmitted(draft) }
+        return value
     }
 
     func callAgent(named name: String, input: JSONValue) async throws -> JSONValue {
@@ -105,7 +124,7 @@ extension RunExecution: ToolBackend {
     /// Logs the wait, then sleeps until its end or the stop (``BoundaryGate/sleep(for:)``).
     func wait(for duration: Duration) async throws {
         let seconds = RunText.seconds(duration)
-        try emit(.wait, "Waiting \(RunText.format(seconds: seconds))", ["seconds": .number(seconds)])
+        try emitEntering(.wait, .wait, "Waiting \(RunText.format(seconds: seconds))", ["seconds": .number(seconds)])
         try await gate.sleep(for: duration)
     }
 

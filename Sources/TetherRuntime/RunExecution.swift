@@ -174,6 +174,50 @@ final class RunExecution: Sendable {
         }
     }
 
+    /// The entry check of a boundary, run as one step with its first event (in the log's
+    /// ``EventLog/append(after:)`` or ``EventLog/admit(_:)``): besides the gate's rule, a run
+    /// whose stop is being recorded (already `stopping`, its token not yet set) refuses too.
+    func admit(_ boundary: Boundary) throws {
+        guard !isTerminal, !work.dropsEvents else { throw CancellationError() }
+        try gate.enter(boundary)
+        if record.status == .stopping { throw gate.stopped(at: boundary) }
+    }
+
+    /// Logs the first event of a boundary in one step with its entry check.
+    /// - Throws: ``AgentStopped`` (nothing logged), or ``EventWriteFailed``.
+    func emitEntering(
+        _ boundary: Boundary,
+        _ kind: EventKind,
+        _ message: String,
+        _ data: [String: JSONValue],
+        also: () -> Void = {}
+    ) throws {
+        try logging {
+            try log.append {
+                try admit(boundary)
+                also()
+                return EventDraft(runID: id, kind: kind, message: message, data: data)
+            }
+        }
+    }
+
+    /// Runs a log operation, turning the log's own errors into ``EventWriteFailed`` and
+    /// letting the entry check's through.
+    func logging<T>(_ operation: () throws -> T) throws -> T {
+        do {
+            return try operation()
+        } catch let error as AgentStopped {
+            throw error
+        } catch let error as ToolsClosed {
+            throw error
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            environment.logger.error("could not log event", metadata: ["run": "\(id)", "error": "\(error)"])
+            throw EventWriteFailed(reason: RunText.describe(error))
+        }
+    }
+
     /// Writes the run's latest record; returns whether it was written. Writes of one run are
     /// serialised, and each writes the state current when its turn comes, so the store never
     /// goes back to an older status.

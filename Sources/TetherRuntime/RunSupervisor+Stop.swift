@@ -40,17 +40,29 @@ extension RunSupervisor {
     /// Marks `target` and its live descendants `stopping`, logs one `stop.requested` naming
     /// the target and every run that changed, then sets the target's token, which stops its
     /// descendants' tokens too.
+    ///
+    /// The marking is one step with every boundary's entry check in the tree
+    /// (``EventLog/exclusively(_:)``): from then on the runs listed refuse new boundaries,
+    /// and a child being created is either listed or refused its call. Store operations
+    /// admitted before it log their events first (``EventLog/waitForAdmitted()``), so no
+    /// boundary's event of a listed run ever follows the `stop.requested`.
     func requestStop(_ target: RunExecution, reason: StopReason) async throws(SupervisorError) {
         let now = Date()
-        switch target.markStopping(at: now) {
-        case .alreadyFinished(let status): throw .runFinished(target.id, status)
-        case .alreadyStopping: return
-        case .markStopping: break
+        let marking: Result<[RunExecution], SupervisorError>? = target.log.exclusively {
+            switch target.markStopping(at: now) {
+            case .alreadyFinished(let status): return .failure(.runFinished(target.id, status))
+            case .alreadyStopping: return nil
+            case .markStopping:
+                var changed = [target]
+                for descendant in live.subtree(of: target).dropFirst() {
+                    if case .markStopping = descendant.markStopping(at: now) { changed.append(descendant) }
+                }
+                return .success(changed)
+            }
         }
-        var changed = [target]
-        for descendant in live.subtree(of: target).dropFirst() {
-            if case .markStopping = descendant.markStopping(at: now) { changed.append(descendant) }
-        }
+        guard let marking else { return }
+        let changed = try marking.get()
+        await target.log.waitForAdmitted()
         let message =
             reason == .shutdown
             ? "Stop requested: the server is shutting down"
