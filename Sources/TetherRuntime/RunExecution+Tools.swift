@@ -55,45 +55,57 @@ extension RunExecution: ToolBackend {
     }
 
     func storeValue(for key: StoreKey) async throws -> String? {
-        try await storeOperation({ try await environment.dataStore.value(for: key) }) { value in
-            (
-                value == nil ? "Read \(key): not set" : "Read \(key)",
-                ["op": "get", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(value != nil)]
-            )
-        }
+        try await storeOperation(
+            { try await environment.dataStore.value(for: key) },
+            event: { value in
+                (
+                    value == nil ? "Read \(key): not set" : "Read \(key)",
+                    ["op": "get", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(value != nil)]
+                )
+            }
+        )
     }
 
     func storeSet(_ value: String, for key: StoreKey) async throws {
-        try await storeOperation({ try await environment.dataStore.setValue(value, for: key) }) {
-            (
-                "Stored \(key) (\(value.utf8.count) bytes)",
-                [
-                    "op": "set", "namespace": .string(key.namespace), "key": .string(key.key),
-                    "bytes": .number(Double(value.utf8.count)),
-                ]
-            )
-        }
+        try await storeOperation(
+            { try await environment.dataStore.setValue(value, for: key) },
+            event: {
+                (
+                    "Stored \(key) (\(value.utf8.count) bytes)",
+                    [
+                        "op": "set", "namespace": .string(key.namespace), "key": .string(key.key),
+                        "bytes": .number(Double(value.utf8.count)),
+                    ]
+                )
+            }
+        )
     }
 
     func storeDelete(_ key: StoreKey) async throws -> Bool {
-        try await storeOperation({ try await environment.dataStore.deleteValue(for: key) }) { existed in
-            (
-                existed ? "Deleted \(key)" : "Deleted \(key): it was not set",
-                ["op": "delete", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(existed)]
-            )
-        }
+        try await storeOperation(
+            { try await environment.dataStore.deleteValue(for: key) },
+            event: { existed in
+                (
+                    existed ? "Deleted \(key)" : "Deleted \(key): it was not set",
+                    ["op": "delete", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(existed)]
+                )
+            }
+        )
     }
 
     func storeList(namespace: String, prefix: String) async throws -> [StoreEntry] {
-        try await storeOperation({ try await environment.dataStore.entries(in: namespace, prefix: prefix) }) { entries in
-            (
-                "Listed \(namespace)/\(prefix)…: \(entries.count) keys",
-                [
-                    "op": "list", "namespace": .string(namespace), "prefix": .string(prefix),
-                    "count": .number(Double(entries.count)),
-                ]
-            )
-        }
+        try await storeOperation(
+            { try await environment.dataStore.entries(in: namespace, prefix: prefix) },
+            event: { entries in
+                (
+                    "Listed \(namespace)/\(prefix)…: \(entries.count) keys",
+                    [
+                        "op": "list", "namespace": .string(namespace), "prefix": .string(prefix),
+                        "count": .number(Double(entries.count)),
+                    ]
+                )
+            }
+        )
     }
 
     /// A data-store operation as a boundary whose event comes after its work: admitted by
