@@ -16,6 +16,30 @@ let spinner = AgentDescriptor.closure("spinner") { _, tools in
     while true { turns.add(1, ordering: .relaxed) }
 }
 
+/// Calls the LLM, then catches the stop its store write throws and returns anyway.
+let catcher = AgentDescriptor.closure("catcher") { _, tools in
+    let answer = try await tools.llm.complete("Write one line about owls.")
+    do {
+        try await tools.store.set("catcher/answer", to: answer)
+    } catch is AgentStopped {
+        return "caught the stop"
+    }
+    return .string(answer)
+}
+
+/// Returns and logs numbers JSON has no notation for.
+let infinity = AgentDescriptor.closure("infinity") { _, tools in
+    try await tools.log("dividing by zero", data: ["ratio": .number(1 / 0.0)])
+    return ["total": .number(-1 / 0.0)]
+}
+
+/// An LLM call and a long wait at once; the stop ends the wait, and Swift cancels the rest.
+let pair = AgentDescriptor.closure("pair") { _, tools in
+    async let answer = tools.llm.complete("Write two sentences about tide pools.")
+    try await tools.wait(for: .seconds(3600))
+    return .string(try await answer)
+}
+
 LoggingSystem.bootstrap { label in
     var handler = StreamLogHandler.standardError(label: label)
     handler.logLevel = .info
@@ -25,7 +49,7 @@ do {
     let configuration = try AppConfiguration(flags: [:])
     let app = try await buildApplication(
         configuration,
-        dependencies: ServerDependencies(swiftAgents: [spinner], logger: Logger(label: "tether"))
+        dependencies: ServerDependencies(swiftAgents: [spinner, catcher, infinity, pair], logger: Logger(label: "tether"))
     )
     try await app.serve()
 } catch {
