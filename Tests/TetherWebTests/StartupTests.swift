@@ -20,13 +20,7 @@ import TetherTestSupport
             .write(toFile: agents + "/slow.json", atomically: true, encoding: .utf8)
         let first = try await TetherProcess.start(dataDirectory: data, agentsDirectory: agents, latencyMS: 1500)
         try await withHTTPClient { http in
-            var request = HTTPClientRequest(url: first.baseURL + "/runs")
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: #"{"agent": "slow"}"#))
-            let started = try await http.execute(request, timeout: .seconds(30))
-            let body = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: try await started.body.collect(upTo: 1 << 20)))
-            let id = try #require(body["runId"]?.stringValue)
+            let id = try await first.startRun("slow", http: http)
 
             let second = try await TetherProcess.runToEnd(
                 ["serve", "--port", "0", "--data-dir", data, "--agents-dir", agents],
@@ -76,13 +70,7 @@ import TetherTestSupport
     /// Starts the `spinner` test agent (it spins ignoring every stop) and returns its id once
     /// it is spinning.
     static func startSpinner(on server: TetherProcess, http: HTTPClient) async throws -> String {
-        var request = HTTPClientRequest(url: server.baseURL + "/runs")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: #"{"agent": "spinner"}"#))
-        let started = try await http.execute(request, timeout: .seconds(30))
-        let body = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: try await started.body.collect(upTo: 1 << 20)))
-        let id = try #require(body["runId"]?.stringValue)
+        let id = try await server.startRun("spinner", http: http)
         let stream = try await http.execute(HTTPClientRequest(url: server.baseURL + "/runs/\(id)/events"), timeout: .seconds(60))
         _ = try await withTimeout {
             var reader = SSEReader(stream)

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOCore
 import Synchronization
 import Testing
 import TetherCore
@@ -122,6 +123,17 @@ final class TetherProcess: Sendable {
     }
 
     var log: String { output.value }
+
+    /// Starts a run of `agent` through the API; returns its id.
+    func startRun(_ agent: String, http: HTTPClient) async throws -> String {
+        var request = HTTPClientRequest(url: baseURL + "/runs")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"agent": "\#(agent)"}"#))
+        let started = try await http.execute(request, timeout: .seconds(30))
+        let body = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: try await started.body.collect(upTo: 1 << 20)))
+        return try #require(body["runId"]?.stringValue)
+    }
 
     /// Returns once the process has printed `text`.
     func waitForLog(_ text: String) async {
