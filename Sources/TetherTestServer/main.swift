@@ -40,6 +40,21 @@ let pair = AgentDescriptor.closure("pair") { _, tools in
     return .string(try await answer)
 }
 
+/// Holds an LLM call; its cleanup logs, so a person sees whether cleanup ran before the end.
+final class Tidy: Agent {
+    let tools = Mutex<Tools?>(nil)
+
+    func run(input: JSONValue, tools: Tools) async throws -> JSONValue {
+        self.tools.withLock { $0 = tools }
+        return .string(try await tools.llm.complete("Write a long essay about owls."))
+    }
+
+    func cleanup() async {
+        try? await tools.withLock { $0 }?.log("cleanup: released what the run held")
+    }
+}
+let tidy = AgentDescriptor(name: "tidy", description: "Holds an LLM call; cleans up.") { Tidy() }
+
 LoggingSystem.bootstrap { label in
     var handler = StreamLogHandler.standardError(label: label)
     handler.logLevel = .info
@@ -49,7 +64,7 @@ do {
     let configuration = try AppConfiguration(flags: [:])
     let app = try await buildApplication(
         configuration,
-        dependencies: ServerDependencies(swiftAgents: [spinner, catcher, infinity, pair], logger: Logger(label: "tether"))
+        dependencies: ServerDependencies(swiftAgents: [spinner, catcher, infinity, pair, tidy], logger: Logger(label: "tether"))
     )
     try await app.serve()
 } catch {
