@@ -66,10 +66,9 @@ final class RunExecution: Sendable {
     /// Runs the agent to its end: its `run`, then its `cleanup()`, then the final record.
     ///
     /// The agent's code runs in a task of its own (with the run's task-locals), which this
-    /// one awaits, so that a force stop or shutdown (``RunWork/cut``, or the cancellation of
-    /// the task this runs in, when an ancestor is cut short) can cancel that code and still
-    /// finish the run — clean-up included, within ``SupervisorConfiguration/cleanupTimeout``
-    /// — even when the code ignores cancellation.
+    /// one awaits, so that a force stop or shutdown (``RunWork/cut``) can cancel that code and
+    /// still finish the run — clean-up included, within
+    /// ``SupervisorConfiguration/cleanupTimeout`` — even when the code ignores cancellation.
     func execute() async {
         do {
             try await markStarted()
@@ -92,12 +91,12 @@ final class RunExecution: Sendable {
             }
             if self.work.end(with: outcome) { self.environment.live.releaseSlot() }
         }
-        await withTaskCancellationHandler {
-            await firstOf(work.ended, work.cut)
-        } onCancel: {
-            // The task this run executes in was cancelled: an ancestor was cut short.
-            self.work.cutShort(.forced)
-        }
+        // Waited for in a task of its own: the task this runs in (a parent's, for a child run)
+        // may be cancelled by the parent's own code — a sibling of its `async let` threw — and
+        // that must not end this run. Only the supervisor cuts a run short, and it cuts every
+        // run of the subtree it forces or interrupts.
+        let work = self.work
+        await Task { await firstOf(work.ended, work.cut) }.value
         if work.cut.isOpen {
             // A new task: the calling one may be cancelled, and the store writes that end the
             // run must not be.

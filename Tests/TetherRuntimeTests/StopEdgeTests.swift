@@ -110,6 +110,36 @@ import TetherTestSupport
         await server.shutdown()
     }
 
+    @Test func aChildRunInAnAsyncLetKeepsItsCallWhenASiblingThrowsTheStop() async throws {
+        let llm = GatedLLM()
+        let sawStop = Latch()
+        let child = AgentDescriptor.closure("child") { _, tools in .string(try await tools.llm.complete("held")) }
+        let parent = AgentDescriptor.closure("parent") { _, tools in
+            async let answer = tools.agents.call("child", input: [:])
+            do {
+                try await tools.wait(for: .seconds(3600))
+            } catch {
+                sawStop.open()
+                throw error
+            }
+            return try await answer
+        }
+        try await withSupervisor(agents: [parent, child], llm: llm) { supervisor in
+            let run = try await supervisor.start(agent: "parent", input: [:])
+            try await withTimeout { await llm.waitForCalls(1) }
+            _ = try await withTimeout { try await supervisor.waitForEvent(inTree: run.id) { $0.kind == .wait } }
+            try await supervisor.stop(run.id)
+            try await withTimeout { await sawStop.wait() }
+            llm.openAll()
+            let final = try await withTimeout { try await supervisor.waitUntilFinished(run.id) }
+            #expect(final.status == .stopped)
+            #expect(llm.state.cancelledAtReturn == [false], "the child's call in flight was not cancelled")
+            let tree = try await supervisor.runs(inTree: run.id)
+            // The child returned after its call with no boundary having thrown: it succeeded.
+            #expect(tree.map(\.status) == [.stopped, .succeeded] && tree.allSatisfy { !$0.forced })
+        }
+    }
+
     /// Holds an LLM call; its cleanup notes what it saw.
     final class Tidy: Agent {
         struct Seen: Sendable {
