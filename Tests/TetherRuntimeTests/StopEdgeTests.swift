@@ -69,17 +69,35 @@ import TetherTestSupport
         }
     }
 
+    /// Starts `agent`, whose LLM call and `wait` run at once; once both are under way, stops
+    /// it, waits until the `wait` threw, then lets the call answer. Returns the final record.
+    static func stopDuringTheWait(
+        _ agent: String,
+        _ supervisor: RunSupervisor,
+        callBegan: @escaping @Sendable () async -> Void,
+        sawStop: Latch,
+        release: () -> Void
+    ) async throws -> (RunRecord, RunRecord) {
+        let run = try await supervisor.start(agent: agent, input: [:])
+        try await withTimeout { await callBegan() }
+        _ = try await withTimeout { try await supervisor.waitForEvent(inTree: run.id) { $0.kind == .wait } }
+        try await supervisor.stop(run.id)
+        try await withTimeout { await sawStop.wait() }
+        release()
+        return (run, try await withTimeout { try await supervisor.waitUntilFinished(run.id) })
+    }
+
     @Test func aStopInOneConcurrentToolNeverCancelsAnotherToolsCall() async throws {
         let llm = GatedLLM()
         let sawStop = Latch()
         try await withSupervisor(agents: [Self.concurrent(sawStop: sawStop)], llm: llm) { supervisor in
-            let run = try await supervisor.start(agent: "concurrent", input: [:])
-            try await withTimeout { await llm.waitForCalls(1) }
-            _ = try await withTimeout { try await supervisor.waitForEvent(inTree: run.id) { $0.kind == .wait } }
-            try await supervisor.stop(run.id)
-            try await withTimeout { await sawStop.wait() }
-            llm.openAll()
-            let final = try await withTimeout { try await supervisor.waitUntilFinished(run.id) }
+            let (run, final) = try await Self.stopDuringTheWait(
+                "concurrent",
+                supervisor,
+                callBegan: { await llm.waitForCalls(1) },
+                sawStop: sawStop,
+                release: llm.openAll
+            )
             #expect(final.status == .stopped)
             #expect(llm.state.cancelledAtReturn == [false], "the call in flight was not cancelled")
             let events = try await supervisor.allEvents(ofTree: run.id)
@@ -93,13 +111,13 @@ import TetherTestSupport
         let sawStop = Latch()
         try await withOpenAI(server) { llm in
             try await withSupervisor(agents: [Self.concurrent(sawStop: sawStop)], llm: llm) { supervisor in
-                let run = try await supervisor.start(agent: "concurrent", input: [:])
-                try await withTimeout { await server.waitForRequests(1) }
-                _ = try await withTimeout { try await supervisor.waitForEvent(inTree: run.id) { $0.kind == .wait } }
-                try await supervisor.stop(run.id)
-                try await withTimeout { await sawStop.wait() }
-                server.releaseAll()
-                let final = try await withTimeout { try await supervisor.waitUntilFinished(run.id) }
+                let (run, final) = try await Self.stopDuringTheWait(
+                    "concurrent",
+                    supervisor,
+                    callBegan: { await server.waitForRequests(1) },
+                    sawStop: sawStop,
+                    release: server.releaseAll
+                )
                 #expect(final.status == .stopped)
                 #expect(server.state.abortedRequests == 0, "the server saw no aborted request")
                 #expect(server.state.completedResponses == 1)
@@ -125,13 +143,13 @@ import TetherTestSupport
             return try await answer
         }
         try await withSupervisor(agents: [parent, child], llm: llm) { supervisor in
-            let run = try await supervisor.start(agent: "parent", input: [:])
-            try await withTimeout { await llm.waitForCalls(1) }
-            _ = try await withTimeout { try await supervisor.waitForEvent(inTree: run.id) { $0.kind == .wait } }
-            try await supervisor.stop(run.id)
-            try await withTimeout { await sawStop.wait() }
-            llm.openAll()
-            let final = try await withTimeout { try await supervisor.waitUntilFinished(run.id) }
+            let (run, final) = try await Self.stopDuringTheWait(
+                "parent",
+                supervisor,
+                callBegan: { await llm.waitForCalls(1) },
+                sawStop: sawStop,
+                release: llm.openAll
+            )
             #expect(final.status == .stopped)
             #expect(llm.state.cancelledAtReturn == [false], "the child's call in flight was not cancelled")
             let tree = try await supervisor.runs(inTree: run.id)
