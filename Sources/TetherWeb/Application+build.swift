@@ -48,7 +48,7 @@ public func buildApplication(
     _ configuration: AppConfiguration,
     dependencies: ServerDependencies = ServerDependencies()
 ) async throws(StartupError) -> TetherApplication {
-    if configuration.apiToken == nil, !isLoopback(configuration.host) {
+    if configuration.apiToken == nil, !Loopback.isLoopback(host: configuration.host) {
         throw StartupError(
             "TETHER_HOST=\(configuration.host) is not a loopback address: set TETHER_API_TOKEN (--api-token) so that only people with the token can use this server"
         )

@@ -3,26 +3,16 @@ import Hummingbird
 /// Without `TETHER_API_TOKEN` the server is bound to loopback and trusts whoever reaches it.
 /// A web page can still reach it through DNS rebinding (a name it controls made to resolve to
 /// 127.0.0.1), and its requests would then carry a matching `Origin` and `Host`. So such a
-/// server answers only requests addressed to a loopback name (`localhost`, `127.x.x.x`,
-/// `[::1]`); a request without a `Host` (HTTP/1.0) is let through.
+/// server answers only requests addressed exactly to a loopback name (``Loopback``); a
+/// request without a `Host` (HTTP/1.0) is let through.
 struct LoopbackHostMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let authority = request.head.authority, !Self.isLoopback(authority: authority) {
+        if let authority = request.head.authority, !Loopback.isLoopback(authority: authority) {
             throw APIError(
                 .badRequest,
                 "this server answers only to localhost and 127.0.0.1, not to '\(authority)'; set TETHER_API_TOKEN to serve other names"
             )
         }
         return try await next(request, context)
-    }
-
-    static func isLoopback(authority: String) -> Bool {
-        var host = Substring(authority)
-        if host.hasPrefix("[") {
-            host = host.dropFirst().prefix { $0 != "]" }
-        } else if let colon = host.lastIndex(of: ":") {
-            host = host[..<colon]
-        }
-        return TetherWeb.isLoopback(String(host).lowercased())
     }
 }
