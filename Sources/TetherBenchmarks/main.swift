@@ -89,7 +89,30 @@ func benchmarkFanOut(
     return (Double(events) / elapsed, Double(events * subscribers) / elapsed)
 }
 
+/// A JSON body of about 1 MiB: one object of 100,000 members (`{"k0":0,"k1":1,…}`), parsed
+/// by `JSONValue.parse` (the request-body parser), best of 5.
+func benchmarkLargeObjectParse() throws {
+    let members = 100_000
+    var text = "{"
+    for index in 0..<members {
+        if index > 0 { text += "," }
+        text += "\"member\(index)\":\(index)"
+    }
+    text += "}"
+    let clock = ContinuousClock()
+    var best = Double.infinity
+    for _ in 0..<5 {
+        let elapsed = try clock.measure { _ = try JSONValue.parse(text) }
+        best = min(best, seconds(elapsed))
+    }
+    print(
+        String(
+            format: "JSON body of %.2f MiB, one object of %d members, parsed in %.3f s (best of 5)",
+            Double(text.utf8.count) / 1_048_576, members, best))
+}
+
 try benchmarkBoundaryCheck()
+try benchmarkLargeObjectParse()
 for (subscribers, events) in [(1, 200_000), (100, 50_000), (1_000, 10_000)] {
     var best: (Double, Double) = (0, 0)
     for _ in 0..<3 {

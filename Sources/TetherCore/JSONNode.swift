@@ -110,6 +110,9 @@ private struct JSONNodeParser {
     mutating func parseObject(depth: Int) throws(JSONSyntaxError) -> JSONNode {
         index += 1
         var members: [(key: String, value: JSONNode)] = []
+        // Duplicate names are found through a set: a scan per member would make a large
+        // object cost quadratic time.
+        var names = Set<String>()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -119,7 +122,7 @@ private struct JSONNodeParser {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a quoted member name") }
             let key = try parseString()
-            if members.contains(where: { $0.key == key }) { throw error("the member \"\(key)\" appears twice") }
+            guard names.insert(key).inserted else { throw error("the member \"\(key)\" appears twice") }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after \"\(key)\"") }
             index += 1
