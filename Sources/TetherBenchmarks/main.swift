@@ -108,7 +108,11 @@ func benchmarkLargeObjectParse() throws {
     print(
         String(
             format: "JSON body of %.2f MiB, one object of %d members, parsed in %.3f s (best of 5)",
-            Double(text.utf8.count) / 1_048_576, members, best))
+            Double(text.utf8.count) / 1_048_576,
+            members,
+            best
+        )
+    )
 }
 
 try benchmarkBoundaryCheck()

@@ -202,6 +202,7 @@ final class RunExecution: Sendable {
 
     /// Runs a log operation, turning the log's own errors into ``EventWriteFailed`` and
     /// letting the entry check's through.
+    @discardableResult
     func logging<T>(_ operation: () throws -> T) throws -> T {
         do {
             return try operation()

@@ -46,6 +46,7 @@ public struct TetherApplication: ApplicationProtocol {
     public func run() async throws {
         let server = Application(
             responder: responder,
+            server: .http1(configuration: .init(additionalChannelHandlers: [HTTP10CloseInstaller()])),
             configuration: configuration,
             onServerRunning: onServerRunning,
             logger: logger

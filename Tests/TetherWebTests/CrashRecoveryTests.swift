@@ -38,8 +38,9 @@ import TetherTestSupport
         for (name, text) in Self.agents { try text.write(to: agentsFolder.appendingPathComponent(name), atomically: true, encoding: .utf8) }
 
         try await withHTTPClient { http in
-            // First life: a finished run that stored a value, then a long run, killed mid-way.
-            let first = try await TetherProcess.start(dataDirectory: data, agentsDirectory: agentsFolder.path)
+            // First life: a finished run that stored a value, then a long run, killed mid-way
+            // (60 steps of 250 ms: it cannot end before the kill, however busy the machine).
+            let first = try await TetherProcess.start(dataDirectory: data, agentsDirectory: agentsFolder.path, latencyMS: 250)
             let note = try await post(http, first.baseURL + "/runs", #"{"agent": "note", "input": {"text": "kept across the crash"}}"#)
             let noteID = try #require(note["runId"]?.stringValue)
             let noteStream = SSEFrame.parse(try await get(http, first.baseURL + "/runs/\(noteID)/events"))

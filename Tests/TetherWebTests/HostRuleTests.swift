@@ -71,11 +71,11 @@ import Glibc
     @Test func overARealSocketLookalikesAreRefused() async throws {
         try await withLiveServer { server, _ in
             for host in Self.loopback {
-                let line = try Self.statusLine(port: server.port, host: host)
+                let line = try await offThePool { try Self.statusLine(port: server.port, host: host) }
                 #expect(line.hasPrefix("HTTP/1.1 200"), "\(host): \(line)")
             }
             for host in Self.hostile where !host.isEmpty {
-                let line = try Self.statusLine(port: server.port, host: host)
+                let line = try await offThePool { try Self.statusLine(port: server.port, host: host) }
                 #expect(line.hasPrefix("HTTP/1.1 400"), "\(host): \(line)")
             }
         }
