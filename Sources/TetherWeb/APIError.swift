@@ -29,6 +29,8 @@ public struct APIError: Error, HTTPResponseError, Sendable, Hashable {
         public static let payloadTooLarge = Code("payload_too_large", .contentTooLarge)
         public static let unknownAgent = Code("unknown_agent", .unprocessableContent)
         public static let tooManyRuns = Code("too_many_runs", .tooManyRequests)
+        /// Too many wrong tokens from one client on the login form.
+        public static let tooManyAttempts = Code("too_many_attempts", .tooManyRequests)
         public static let shuttingDown = Code("shutting_down", .serviceUnavailable)
         public static let internalError = Code("internal_error", .internalServerError)
         /// A stored record the store cannot read back.
@@ -36,7 +38,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, Hashable {
 
         static let all: [Code] = [
             .badRequest, .unauthorized, .csrfRejected, .notFound, .runFinished, .payloadTooLarge, .unknownAgent,
-            .tooManyRuns, .shuttingDown, .internalError, .unreadableRecord,
+            .tooManyRuns, .shuttingDown, .internalError, .unreadableRecord, .tooManyAttempts,
         ]
     }
 

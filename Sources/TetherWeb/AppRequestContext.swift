@@ -10,8 +10,13 @@ public struct AppRequestContext: RequestContext {
     /// Whether the request carried a valid `X-CSRF-Token` header.
     public var csrfHeaderIsValid = false
 
+    /// The client's address (without port), for per-client limits; `unknown` when the
+    /// channel has none (HummingbirdTesting's router mode).
+    public var clientAddress: String
+
     public init(source: Source) {
         coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// JSON or form decoding, picked by the body's `Content-Type` (``BodyDecoder``).

@@ -6,8 +6,9 @@ import Hummingbird
 /// here, and a correct token sets the `tether_token` cookie (HttpOnly), which the
 /// ``TokenMiddleware`` accepts like a bearer token. API clients send the bearer token.
 struct LoginController {
-    let token: String?
+    let session: LoginSession?
     let renderer: PageRenderer
+    let throttle = LoginThrottle()
 
     static let cookieName = "tether_token"
 
@@ -16,7 +17,7 @@ struct LoginController {
     /// route stays outside the group.
     func addRoutes(to router: Router<AppRequestContext>, forms: RouterGroup<AppRequestContext>) {
         router.get("login", use: page)
-        if token == nil {
+        if session == nil {
             router.post("login", use: login)
         } else {
             forms.post("login", use: login)
@@ -24,7 +25,7 @@ struct LoginController {
     }
 
     @Sendable func page(request: Request, context: AppRequestContext) async throws -> Response {
-        guard token != nil else { return .redirect(to: "/", type: .normal) }
+        guard session != nil else { return .redirect(to: "/", type: .normal) }
         return renderer.page("login", view(context, next: Self.safeNext(request.uri.queryParameters["next"].map(String.init))))
     }
 
@@ -35,29 +36,34 @@ struct LoginController {
     }
 
     @Sendable func login(request: Request, context: AppRequestContext) async throws -> Response {
-        guard let token else { return .redirect(to: "/", type: .normal) }
+        guard let session else { return .redirect(to: "/", type: .normal) }
         guard BodyKind(request) == .form else { throw APIError(.badRequest, "send the login form") }
         let form = try await request.decode(as: Form.self, context: context)
         let next = Self.safeNext(form.next)
-        guard let given = form.token, TokenMiddleware<AppRequestContext>.constantTimeEqual(given, token) else {
+        if let wait = throttle.retryAfter(client: context.clientAddress) {
+            let seconds = max(1, Int(wait.components.seconds) + 1)
+            var page = view(context, next: next)
+            page.error = "Too many wrong tokens from this address: try again in \(seconds) s."
+            var response = renderer.page("login", page, status: .tooManyRequests)
+            response.headers[.retryAfter] = String(seconds)
+            return response
+        }
+        guard let given = form.token, TokenMiddleware<AppRequestContext>.constantTimeEqual(given, session.token) else {
+            throttle.recordFailure(client: context.clientAddress)
             var page = view(context, next: next)
             page.error = "That is not this server's token."
             return renderer.page("login", page, status: .unauthorized)
         }
+        throttle.reset(client: context.clientAddress)
         var response = Response.redirect(to: next, type: .normal)
-        Self.setTokenCookie(token, on: &response)
+        Self.setSessionCookie(session.cookieValue, on: &response)
         return response
     }
 
-    /// `tether_token=TOKEN; Path=/; HttpOnly; SameSite=Lax`. A token with characters a cookie
-    /// cannot hold (RFC 6265) is written as it is, as before, rather than tripping
-    /// `Cookie`'s debug assertion.
-    static func setTokenCookie(_ token: String, on response: inout Response) {
-        if let cookie = try? Cookie.validated(name: cookieName, value: token, path: "/", httpOnly: true, sameSite: .lax) {
-            response.setCookie(cookie)
-        } else {
-            response.headers.append(HTTPField(name: .setCookie, value: "\(cookieName)=\(token); Path=/; HttpOnly; SameSite=Lax"))
-        }
+    /// `tether_token=VALUE; Path=/; HttpOnly; SameSite=Strict`, the value standing for the
+    /// token (``LoginSession``).
+    static func setSessionCookie(_ value: String, on response: inout Response) {
+        response.setCookie(Cookie(name: cookieName, value: value, path: "/", httpOnly: true, sameSite: .strict))
     }
 
     func view(_ context: AppRequestContext, next: String) -> LoginPage {

@@ -25,11 +25,12 @@ func buildRouter(
         grace: configuration.stopGrace,
         isSimulated: runtime.isSimulated
     )
+    let session = configuration.apiToken.map(LoginSession.init(token:))
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware(renderer: renderer))
-    if let token = configuration.apiToken {
-        router.add(middleware: TokenMiddleware(token: token))
+    if let session {
+        router.add(middleware: TokenMiddleware(session: session))
     } else {
         router.add(middleware: LoopbackHostMiddleware())
     }
@@ -50,7 +51,7 @@ func buildRouter(
 
     router.get("healthz") { _, _ in try Response.json(["status": "ok"]) }
     PagesController(agents: supervisor.agents, reads: reads, screen: screen).addRoutes(to: router)
-    LoginController(token: configuration.apiToken, renderer: renderer).addRoutes(to: router, forms: loginForm)
+    LoginController(session: session, renderer: renderer).addRoutes(to: router, forms: loginForm)
     StoreController(dataStore: runtime.dataStore).addRoutes(to: router, negotiation: negotiation)
     AgentsController(agents: supervisor.agents).addRoutes(to: router)
     let runs = RunsController(

@@ -1,11 +1,12 @@
 import Hummingbird
 
 /// With `TETHER_API_TOKEN` set, every request needs the token, as `Authorization: Bearer
-/// <token>` or the `tether_token` cookie that the login page sets; otherwise `401`, and a
+/// <token>`, or the `tether_token` cookie that the login page sets (``LoginSession``);
+/// otherwise `401`, and a
 /// browser asking for a page is sent to `/login`. Open without it: `GET /healthz`, the login
 /// page, and the stylesheet and script it loads.
 struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: String
+    let session: LoginSession
 
     static var openPaths: Set<String> { ["/healthz", "/login", "/app.css", "/app.js"] }
 
@@ -21,11 +22,11 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func presentsToken(_ request: Request) -> Bool {
         if let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            Self.constantTimeEqual(String(header.dropFirst(7)), token)
+            Self.constantTimeEqual(String(header.dropFirst(7)), session.token)
         {
             return true
         }
-        if let cookie = request.cookies[LoginController.cookieName], Self.constantTimeEqual(cookie.value, token) {
+        if let cookie = request.cookies[LoginController.cookieName], Self.constantTimeEqual(cookie.value, session.cookieValue) {
             return true
         }
         return false

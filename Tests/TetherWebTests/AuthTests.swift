@@ -87,3 +87,63 @@ import TetherWeb
         }
     }
 }
+
+/// The login form under attack (issue 13): rate-limited per client, the cookie `SameSite=Strict`
+/// and not the token, and no response carrying the token.
+@Suite struct LoginHardeningTests {
+    static let token = "s3cret-token-for-hardening"
+
+    /// Posts the login form with `token`, as a browser whose CSRF cookie is `csrfCookie`.
+    static func signIn(_ client: any TestClientProtocol, _ token: String, csrfCookie: String) async throws -> TestResponse {
+        let csrf = String(csrfCookie.dropFirst("tether_csrf=".count))
+        return try await client.execute(
+            uri: "/login",
+            method: .post,
+            headers: [.contentType: "application/x-www-form-urlencoded", .cookie: csrfCookie, .accept: "text/html"],
+            body: ByteBuffer(string: "csrf=\(csrf)&next=%2F&token=\(BrowserSession.encode(token))")
+        )
+    }
+
+    static func csrfCookie(_ client: any TestClientProtocol) async throws -> String {
+        let page = try await client.execute(uri: "/login", method: .get, headers: [.accept: "text/html"])
+        return String(try #require(page.headers[.setCookie]).split(separator: ";")[0])
+    }
+
+    /// Everything a response shows: its headers and its body.
+    static func shown(_ response: TestResponse) -> String {
+        response.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n") + "\n" + response.text
+    }
+
+    @Test func wrongTokensAreLimitedPerClientEvenTheRightOneIsRefusedMeanwhile() async throws {
+        try await withServer(configuration: testConfiguration { $0.apiToken = Self.token }) { client, _ in
+            let cookie = try await Self.csrfCookie(client)
+            for attempt in 1...5 {
+                let wrong = try await Self.signIn(client, "guess-\(attempt)", csrfCookie: cookie)
+                #expect(wrong.status == .unauthorized, "attempt \(attempt)")
+            }
+            let limited = try await Self.signIn(client, "guess-6", csrfCookie: cookie)
+            #expect(limited.status == .tooManyRequests)
+            #expect(Int(limited.headers[.retryAfter] ?? "") ?? 0 >= 1)
+            _ = try checkedPage(limited.text)
+            let right = try await Self.signIn(client, Self.token, csrfCookie: cookie)
+            #expect(right.status == .tooManyRequests, "a brute force cannot land its lucky guess either")
+        }
+    }
+
+    @Test func theLoginCookieIsStrictAndNoResponseCarriesTheToken() async throws {
+        try await withServer(configuration: testConfiguration { $0.apiToken = Self.token }) { client, _ in
+            let cookie = try await Self.csrfCookie(client)
+            let wrong = try await Self.signIn(client, "a-wrong-guess", csrfCookie: cookie)
+            #expect(!Self.shown(wrong).contains("a-wrong-guess"), "a wrong guess is not echoed")
+            let right = try await Self.signIn(client, Self.token, csrfCookie: cookie)
+            #expect(right.status == .seeOther)
+            let setCookie = try #require(right.headers[values: .setCookie].first { $0.hasPrefix("tether_token=") })
+            #expect(setCookie.contains("SameSite=Strict") && setCookie.contains("HttpOnly"))
+            #expect(!Self.shown(right).contains(Self.token), "the token is never in a response")
+            let session = String(setCookie.split(separator: ";")[0])
+            let page = try await client.execute(uri: "/", method: .get, headers: [.accept: "text/html", .cookie: "\(cookie); \(session)"])
+            #expect(page.status == .ok)
+            #expect(!Self.shown(page).contains(Self.token))
+        }
+    }
+}
