@@ -36,6 +36,7 @@ func buildRouter(
     }
     router.add(middleware: OriginCheckMiddleware())
     router.add(middleware: CSRFTokenMiddleware())
+    router.add(middleware: PublicFolderGuard(directory: dependencies.publicDirectory))
     router.add(
         middleware: FileMiddleware(
             dependencies.publicDirectory,
