@@ -32,6 +32,9 @@ public struct AppConfiguration: Sendable, Hashable {
     public var apiToken: String?
     /// Days finished runs are kept (`nil`: forever).
     public var retentionDays: Int?
+    /// Event streams open at once per run tree, and in all.
+    public var maxSubscribersPerRun = 1_000
+    public var maxSubscribers = 10_000
 
     public init() {}
 
@@ -52,6 +55,8 @@ public struct AppConfiguration: Sendable, Hashable {
         case cleanupTimeoutSeconds = "cleanup.timeout.seconds"
         case apiToken = "api.token"
         case retentionDays = "retention.days"
+        case maxSubscribersPerRun = "max.subscribers.per.run"
+        case maxSubscribers = "max.subscribers"
 
         /// `TETHER_SIMULATED_LATENCY_MS`.
         public var environmentVariable: String {
@@ -125,6 +130,8 @@ public struct AppConfiguration: Sendable, Hashable {
         if let timeout = try seconds(.cleanupTimeoutSeconds, in: 0...3600) { cleanupTimeout = timeout }
         apiToken = text(.apiToken)
         retentionDays = try integer(.retentionDays, in: 1...36_500)
+        if let limit = try integer(.maxSubscribersPerRun, in: 1...1_000_000) { maxSubscribersPerRun = limit }
+        if let limit = try integer(.maxSubscribers, in: 1...1_000_000) { maxSubscribers = limit }
 
         if llm == .openai {
             guard let base = llmBaseURL else {

@@ -39,6 +39,10 @@ struct SettingsOptions: ParsableArguments {
     var apiToken: String?
     @Option(name: .customLong("retention-days"), help: "Days finished runs are kept (TETHER_RETENTION_DAYS, default forever).")
     var retentionDays: String?
+    @Option(name: .customLong("max-subscribers-per-run"), help: "Event streams open at once per run (TETHER_MAX_SUBSCRIBERS_PER_RUN, default 1000).")
+    var maxSubscribersPerRun: String?
+    @Option(name: .customLong("max-subscribers"), help: "Event streams open at once in all (TETHER_MAX_SUBSCRIBERS, default 10000).")
+    var maxSubscribers: String?
 
     /// The flags given, by setting.
     var given: [AppConfiguration.Key: String] {
@@ -47,7 +51,7 @@ struct SettingsOptions: ParsableArguments {
             (.simulatedLatencyMS, simulatedLatencyMS), (.llmBaseURL, llmBaseURL), (.llmModel, llmModel),
             (.llmAPIKey, llmAPIKey), (.llmTimeoutSeconds, llmTimeoutSeconds), (.maxRuns, maxRuns),
             (.maxDepth, maxDepth), (.stopGraceSeconds, stopGraceSeconds), (.cleanupTimeoutSeconds, cleanupTimeoutSeconds), (.apiToken, apiToken),
-            (.retentionDays, retentionDays),
+            (.retentionDays, retentionDays), (.maxSubscribersPerRun, maxSubscribersPerRun), (.maxSubscribers, maxSubscribers),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.compactMap { key, value in value.map { (key, $0) } })
     }

@@ -29,6 +29,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, Hashable {
         public static let payloadTooLarge = Code("payload_too_large", .contentTooLarge)
         public static let unknownAgent = Code("unknown_agent", .unprocessableContent)
         public static let tooManyRuns = Code("too_many_runs", .tooManyRequests)
+        public static let tooManySubscribers = Code("too_many_subscribers", .tooManyRequests)
         /// Too many wrong tokens from one client on the login form.
         public static let tooManyAttempts = Code("too_many_attempts", .tooManyRequests)
         public static let shuttingDown = Code("shutting_down", .serviceUnavailable)
@@ -38,7 +39,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, Hashable {
 
         static let all: [Code] = [
             .badRequest, .unauthorized, .csrfRejected, .notFound, .runFinished, .payloadTooLarge, .unknownAgent,
-            .tooManyRuns, .shuttingDown, .internalError, .unreadableRecord, .tooManyAttempts,
+            .tooManyRuns, .shuttingDown, .internalError, .unreadableRecord, .tooManyAttempts, .tooManySubscribers,
         ]
     }
 

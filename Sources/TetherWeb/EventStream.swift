@@ -18,6 +18,7 @@ import TetherCore
 struct EventStream {
     let reads: any RunReadModel
     let keepAliveInterval: Duration
+    let limits: SubscriberLimits
 
     enum Item: Sendable {
         case event(ProgressEvent)
@@ -26,13 +27,17 @@ struct EventStream {
         case ended
     }
 
-    func response(for id: RunID, record: RunRecord, after cursor: Int) -> Response {
+    /// - Throws: `429 too_many_subscribers` past the limits (``SubscriberLimits``).
+    func response(for id: RunID, record: RunRecord, after cursor: Int) throws -> Response {
+        let slot = try limits.admit(root: record.rootRunID)
         let reads = self.reads
         let interval = keepAliveInterval
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
+                // The stream holds its place until its response is gone.
+                _ = slot
                 let root = record.rootRunID
                 let snapshot = try await reads.lastSeq(ofTree: root)
                 let subtree = try await reads.subtree(of: id)

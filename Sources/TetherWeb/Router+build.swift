@@ -58,7 +58,11 @@ func buildRouter(
     let runs = RunsController(
         supervisor: supervisor,
         reads: reads,
-        events: EventStream(reads: reads, keepAliveInterval: dependencies.keepAliveInterval)
+        events: EventStream(
+            reads: reads,
+            keepAliveInterval: dependencies.keepAliveInterval,
+            limits: SubscriberLimits(perRun: configuration.maxSubscribersPerRun, total: configuration.maxSubscribers)
+        )
     )
     runs.addRoutes(to: router, negotiation: negotiation)
     runs.addPostRoutes(to: changes, negotiation: negotiation)

@@ -76,7 +76,7 @@ struct RunsController {
         } else {
             cursor = 0
         }
-        return events.response(for: id, record: record, after: cursor)
+        return try events.response(for: id, record: record, after: cursor)
     }
 
     /// `POST /runs/stop?agent=&status=`: every matching run in flight is asked to stop

@@ -20,6 +20,7 @@ import TetherApp
             "TETHER_LLM_MODEL": "m", "TETHER_LLM_API_KEY": "k", "TETHER_LLM_TIMEOUT_SECONDS": "7", "TETHER_MAX_RUNS": "3",
             "TETHER_MAX_DEPTH": "2", "TETHER_STOP_GRACE_SECONDS": "1.5", "TETHER_API_TOKEN": "t",
             "TETHER_RETENTION_DAYS": "30", "TETHER_CLEANUP_TIMEOUT_SECONDS": "4",
+            "TETHER_MAX_SUBSCRIBERS_PER_RUN": "5", "TETHER_MAX_SUBSCRIBERS": "9",
         ]
         #expect(Set(environment.keys) == Set(AppConfiguration.Key.allCases.map(\.environmentVariable)))
         let c = try AppConfiguration(flags: [:], environment: environment)
@@ -29,6 +30,7 @@ import TetherApp
         #expect(c.llmTimeout == .seconds(7) && c.maxRuns == 3 && c.maxDepth == 2)
         #expect(c.stopGrace == .milliseconds(1500) && c.apiToken == "t" && c.retentionDays == 30)
         #expect(c.cleanupTimeout == .seconds(4) && c.supervisor.cleanupTimeout == .seconds(4))
+        #expect(c.maxSubscribersPerRun == 5 && c.maxSubscribers == 9)
     }
 
     @Test func aFlagWinsOverItsEnvironmentVariable() throws {

@@ -57,6 +57,8 @@ import TetherTestSupport
         }
     }
 
+    static let limits = SubscriberLimits(perRun: 100, total: 100)
+
     static func statuses(_ text: String) -> [String] {
         SSEFrame.parse(text).ofEvent("status").compactMap { $0.json?["status"]?.stringValue }
     }
@@ -74,7 +76,8 @@ import TetherTestSupport
             }
             let reads = HookedReads(base: supervisor.reads, hook: hook)
             let text = Condition("")
-            let response = EventStream(reads: reads, keepAliveInterval: .seconds(15)).response(for: run.id, record: run, after: 0)
+            let response = try EventStream(reads: reads, keepAliveInterval: .seconds(15), limits: Self.limits)
+                .response(for: run.id, record: run, after: 0)
             try await withTimeout { try await response.body.write(CollectingWriter(text: text)) }
             #expect(Self.statuses(text.value) == ["stopped"], "one frame, never stopping after stopped: \(text.value)")
             let done = SSEFrame.parse(text.value).ofEvent("done").first?.json
@@ -89,7 +92,7 @@ import TetherTestSupport
             let run = try await supervisor.start(agent: "one-call", input: [:])
             try await withTimeout { await llm.waitForCalls(1) }
             let text = Condition("")
-            let response = EventStream(reads: supervisor.reads, keepAliveInterval: .milliseconds(50))
+            let response = try EventStream(reads: supervisor.reads, keepAliveInterval: .milliseconds(50), limits: Self.limits)
                 .response(for: run.id, record: run, after: 0)
             let streaming = Task { try await response.body.write(CollectingWriter(text: text)) }
             try await withTimeout { await text.wait { $0.contains("llm.started") } }
