@@ -25,6 +25,8 @@ public struct AppConfiguration: Sendable, Hashable {
     public var llmModel: String?
     public var llmAPIKey: String?
     public var llmTimeout = Duration.seconds(120)
+    public var llmConnectTimeout = Duration.seconds(10)
+    public var llmRetries = 2
     public var maxRuns = 64
     public var maxDepth = 8
     public var stopGrace = Duration.seconds(30)
@@ -49,6 +51,8 @@ public struct AppConfiguration: Sendable, Hashable {
         case llmModel = "llm.model"
         case llmAPIKey = "llm.api.key"
         case llmTimeoutSeconds = "llm.timeout.seconds"
+        case llmConnectTimeoutSeconds = "llm.connect.timeout.seconds"
+        case llmRetries = "llm.retries"
         case maxRuns = "max.runs"
         case maxDepth = "max.depth"
         case stopGraceSeconds = "stop.grace.seconds"
@@ -124,6 +128,8 @@ public struct AppConfiguration: Sendable, Hashable {
         llmModel = text(.llmModel)
         llmAPIKey = text(.llmAPIKey)
         if let timeout = try seconds(.llmTimeoutSeconds, in: 1...3600) { llmTimeout = timeout }
+        if let timeout = try seconds(.llmConnectTimeoutSeconds, in: 1...600) { llmConnectTimeout = timeout }
+        if let retries = try integer(.llmRetries, in: 0...10) { llmRetries = retries }
         if let limit = try integer(.maxRuns, in: 1...100_000) { maxRuns = limit }
         if let depth = try integer(.maxDepth, in: 0...64) { maxDepth = depth }
         if let grace = try seconds(.stopGraceSeconds, in: 0...3600) { stopGrace = grace }
@@ -154,7 +160,7 @@ public struct AppConfiguration: Sendable, Hashable {
     /// The `openai` provider's part of the settings, when it is the provider.
     public var openAI: OpenAIConfiguration? {
         guard llm == .openai, let base = llmBaseURL, let model = llmModel else { return nil }
-        return OpenAIConfiguration(baseURL: base, model: model, apiKey: llmAPIKey, timeout: llmTimeout)
+        return OpenAIConfiguration(baseURL: base, model: model, apiKey: llmAPIKey, timeout: llmTimeout, retries: llmRetries)
     }
 }
 

@@ -65,7 +65,18 @@ public struct RuntimeAssembly: Sendable {
         if let override {
             llm = override
         } else if let openAI = configuration.openAI {
-            let clientService = HTTPClientService(logger: logger)
+            // The connect timeout apart from the call's: a server that does not accept fails
+            // fast (TETHER_LLM_CONNECT_TIMEOUT_SECONDS).
+            let connect = configuration.llmConnectTimeout.components
+            let clientService = HTTPClientService(
+                client: HTTPClient(
+                    eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                    configuration: .init(
+                        timeout: .init(connect: .milliseconds(connect.seconds * 1000 + connect.attoseconds / 1_000_000_000_000_000))
+                    )
+                ),
+                logger: logger
+            )
             services.append(clientService)
             llm = OpenAIClient(configuration: openAI, httpClient: clientService.client)
         } else {

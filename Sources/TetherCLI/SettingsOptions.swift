@@ -24,6 +24,10 @@ struct SettingsOptions: ParsableArguments {
     var llmAPIKey: String?
     @Option(name: .customLong("llm-timeout-seconds"), help: "LLM call timeout (TETHER_LLM_TIMEOUT_SECONDS, default 120).")
     var llmTimeoutSeconds: String?
+    @Option(name: .customLong("llm-connect-timeout-seconds"), help: "LLM connect timeout (TETHER_LLM_CONNECT_TIMEOUT_SECONDS, default 10).")
+    var llmConnectTimeoutSeconds: String?
+    @Option(name: .customLong("llm-retries"), help: "Retries of a refused connection, 429, 502-504 (TETHER_LLM_RETRIES, default 2).")
+    var llmRetries: String?
     @Option(name: .customLong("max-runs"), help: "Root runs in flight at once (TETHER_MAX_RUNS, default 64).")
     var maxRuns: String?
     @Option(name: .customLong("max-depth"), help: "Nested agent calls (TETHER_MAX_DEPTH, default 8).")
@@ -49,7 +53,8 @@ struct SettingsOptions: ParsableArguments {
         let pairs: [(AppConfiguration.Key, String?)] = [
             (.host, host), (.port, port), (.dataDir, dataDir), (.agentsDir, agentsDir), (.llm, llm),
             (.simulatedLatencyMS, simulatedLatencyMS), (.llmBaseURL, llmBaseURL), (.llmModel, llmModel),
-            (.llmAPIKey, llmAPIKey), (.llmTimeoutSeconds, llmTimeoutSeconds), (.maxRuns, maxRuns),
+            (.llmAPIKey, llmAPIKey), (.llmTimeoutSeconds, llmTimeoutSeconds),
+            (.llmConnectTimeoutSeconds, llmConnectTimeoutSeconds), (.llmRetries, llmRetries), (.maxRuns, maxRuns),
             (.maxDepth, maxDepth), (.stopGraceSeconds, stopGraceSeconds), (.cleanupTimeoutSeconds, cleanupTimeoutSeconds), (.apiToken, apiToken),
             (.retentionDays, retentionDays), (.maxSubscribersPerRun, maxSubscribersPerRun), (.maxSubscribers, maxSubscribers),
         ]

@@ -22,7 +22,53 @@ public struct OpenAIClient: LLMClient {
 
     public var defaultModel: String { configuration.model }
 
+    /// Sends the call, and tries it again — at most ``OpenAIConfiguration/retries`` times,
+    /// after a capped, jittered backoff or the server's `Retry-After` — when it failed in a
+    /// way safe to retry (``OpenAIError/isRetryable``). Never once a stop was requested: a
+    /// stop during a backoff throws `AgentStopped` at the `llm` boundary at once.
     public func complete(_ request: LLMRequest) async throws -> LLMResponse {
+        var attempt = 0
+        while true {
+            do {
+                return try await send(request)
+            } catch let error as OpenAIError where error.isRetryable && attempt < configuration.retries {
+                try Self.checkStop()
+                let pause = delay(before: attempt + 1, retryAfter: error.retryAfter)
+                attempt += 1
+                try await Self.sleepUnlessStopped(for: pause)
+            }
+        }
+    }
+
+    /// The pause before retry `number` (1-based).
+    func delay(before number: Int, retryAfter: Duration?) -> Duration {
+        if let retryAfter { return min(retryAfter, configuration.retryAfterCap) }
+        let exponential = configuration.backoff * (1 << min(number - 1, 16))
+        let capped = min(exponential, configuration.backoffCap)
+        // Full jitter between half and all of it, so that many runs do not retry in step.
+        return capped * Double.random(in: 0.5...1.0)
+    }
+
+    static func checkStop() throws {
+        if CancelToken.current?.isStopRequested == true { throw AgentStopped(boundary: .llm) }
+    }
+
+    /// Sleeps, waking at once (with `AgentStopped` at the `llm` boundary) when the run's stop
+    /// is requested.
+    static func sleepUnlessStopped(for duration: Duration) async throws {
+        guard let token = CancelToken.current else { return try await Task.sleep(for: duration) }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: duration) }
+            group.addTask { await token.stopRequested() }
+            await group.next()
+            group.cancelAll()
+        }
+        try Task.checkCancellation()
+        try checkStop()
+    }
+
+    /// One attempt.
+    func send(_ request: LLMRequest) async throws -> LLMResponse {
         var httpRequest = HTTPClientRequest(url: configuration.completionsURL)
         httpRequest.method = .POST
         httpRequest.headers.add(name: "Content-Type", value: "application/json")
@@ -42,9 +88,12 @@ public struct OpenAIClient: LLMClient {
             )
         let bytes: ByteBuffer
         let status: UInt
+        let retryAfter: Duration?
         do {
             let response = try await httpClient.execute(httpRequest, deadline: deadline)
             status = response.status.code
+            retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                .map { .seconds(max(0, $0)) }
             bytes = try await response.body.collect(upTo: Self.maxResponseBytes)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw OpenAIError.timedOut(timeout)
@@ -54,14 +103,18 @@ public struct OpenAIClient: LLMClient {
             throw CancellationError()
         } catch {
             // HTTPClientError, or NIO's IOError for a refused or reset connection.
-            throw OpenAIError.transport(String(describing: error), url: configuration.completionsURL)
+            let reason = String(describing: error)
+            if reason.lowercased().contains("refused") {
+                throw OpenAIError.refused(reason, url: configuration.completionsURL)
+            }
+            throw OpenAIError.transport(reason, url: configuration.completionsURL)
         }
         let data = Data(bytes.readableBytesView)
         guard (200..<300).contains(status) else {
             let detail =
                 (try? JSONDecoder().decode(ErrorEnvelope.self, from: data))?.error.message
                 ?? String(decoding: data.prefix(300), as: UTF8.self)
-            throw OpenAIError.http(status: Int(status), message: detail)
+            throw OpenAIError.http(status: Int(status), message: detail, retryAfter: retryAfter)
         }
         let completion: ChatCompletionResponse
         do {
@@ -89,8 +142,10 @@ public struct OpenAIClient: LLMClient {
 /// Why an `openai` call failed. The run that made it fails with this message.
 public enum OpenAIError: Error, Sendable, Hashable, CustomStringConvertible {
     case timedOut(Duration)
+    /// The server refused the connection (nothing listens): safe to retry.
+    case refused(String, url: String)
     case transport(String, url: String)
-    case http(status: Int, message: String)
+    case http(status: Int, message: String, retryAfter: Duration?)
     case malformedResponse(String)
     case responseTooLarge(Int)
 
@@ -98,11 +153,29 @@ public enum OpenAIError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .timedOut(let timeout):
             "the LLM did not answer within \(timeout.components.seconds) s (TETHER_LLM_TIMEOUT_SECONDS)"
-        case .transport(let reason, let url): "could not reach the LLM at \(url): \(reason)"
-        case .http(let status, let message): "the LLM answered HTTP \(status): \(message)"
+        case .transport(let reason, let url), .refused(let reason, let url): "could not reach the LLM at \(url): \(reason)"
+        case .http(let status, let message, _): "the LLM answered HTTP \(status): \(message)"
         case .malformedResponse(let reason): "the LLM's answer could not be read: \(reason)"
         case .responseTooLarge(let limit): "the LLM's answer is larger than \(limit) bytes"
         }
+    }
+}
+
+extension OpenAIError {
+    /// Whether the call can safely be sent again: it never reached the model (a refused
+    /// connection) or the server said to come back (`429`, `502`, `503`, `504`).
+    public var isRetryable: Bool {
+        switch self {
+        case .refused: true
+        case .http(let status, _, _): [429, 502, 503, 504].contains(status)
+        case .timedOut, .transport, .malformedResponse, .responseTooLarge: false
+        }
+    }
+
+    /// How long the server asked to wait (`Retry-After`, in seconds).
+    public var retryAfter: Duration? {
+        if case .http(_, _, let retryAfter) = self { return retryAfter }
+        return nil
     }
 }
 

@@ -10,12 +10,34 @@ public struct OpenAIConfiguration: Sendable, Hashable {
     public var apiKey: String?
     /// `TETHER_LLM_TIMEOUT_SECONDS`: a call that has not fully answered by then fails.
     public var timeout: Duration
+    /// `TETHER_LLM_RETRIES`: how many times a call that failed in a way safe to retry (a
+    /// refused connection, `429`, `502`, `503`, `504`) is tried again, never once a stop was
+    /// requested.
+    public var retries: Int
+    /// The first pause before a retry; each next one doubles, up to ``backoffCap``, with
+    /// jitter. A `Retry-After` the server sends wins, up to ``retryAfterCap``.
+    public var backoff: Duration
+    public var backoffCap: Duration
+    public var retryAfterCap: Duration
 
-    public init(baseURL: String, model: String, apiKey: String? = nil, timeout: Duration = .seconds(120)) {
+    public init(
+        baseURL: String,
+        model: String,
+        apiKey: String? = nil,
+        timeout: Duration = .seconds(120),
+        retries: Int = 2,
+        backoff: Duration = .milliseconds(500),
+        backoffCap: Duration = .seconds(8),
+        retryAfterCap: Duration = .seconds(30)
+    ) {
         self.baseURL = baseURL
         self.model = model
         self.apiKey = apiKey
         self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.backoffCap = backoffCap
+        self.retryAfterCap = retryAfterCap
     }
 
     /// The endpoint the requests go to.

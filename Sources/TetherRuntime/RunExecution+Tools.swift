@@ -24,6 +24,9 @@ extension RunExecution: ToolBackend {
         let response: LLMResponse
         do {
             response = try await uncancellable { try await llm.complete(request) }
+        } catch let stop as AgentStopped {
+            // A stop came while the provider waited to retry: the call ends here, unfinished.
+            throw stop
         } catch {
             let elapsed = RunText.seconds(clock.now - started)
             try emit(

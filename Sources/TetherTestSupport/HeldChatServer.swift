@@ -36,10 +36,32 @@ public final class HeldChatServer: Sendable {
     /// What the server has seen so far.
     public var state: Snapshot { snapshot.value }
 
-    private init(port: Int, snapshot: Condition<Snapshot>, answer: @escaping @Sendable (Int, JSONValue) -> String) {
+    /// An answer other than a chat completion: a status, headers and a body (a fault).
+    public struct Fault: Sendable {
+        public var status: Int
+        public var headers: [(String, String)]
+        public var body: String
+
+        public init(status: Int, headers: [(String, String)] = [], body: String = #"{"error": {"message": "fault"}}"#) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+    }
+
+    /// For request `index` (0-based), a fault to answer with instead of a completion.
+    let fault: @Sendable (Int) -> Fault?
+
+    private init(
+        port: Int,
+        snapshot: Condition<Snapshot>,
+        answer: @escaping @Sendable (Int, JSONValue) -> String,
+        fault: @escaping @Sendable (Int) -> Fault?
+    ) {
         self.port = port
         self.snapshot = snapshot
         self.answer = answer
+        self.fault = fault
     }
 
     /// Starts a server on a free loopback port.
@@ -48,7 +70,8 @@ public final class HeldChatServer: Sendable {
     ///   - answer: the assistant text for request `index` (0-based) with its JSON body.
     public static func start(
         holdAnswers: Bool,
-        answer: @escaping @Sendable (Int, JSONValue) -> String = { index, _ in "Answer \(index + 1)." }
+        answer: @escaping @Sendable (Int, JSONValue) -> String = { index, _ in "Answer \(index + 1)." },
+        fault: @escaping @Sendable (Int) -> Fault? = { _ in nil }
     ) async throws -> HeldChatServer {
         let snapshot = Condition(Snapshot(releaseAll: !holdAnswers))
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -61,7 +84,12 @@ public final class HeldChatServer: Sendable {
                     )
                 }
             }
-        let server = HeldChatServer(port: channel.channel.localAddress!.port!, snapshot: snapshot, answer: answer)
+        let server = HeldChatServer(
+            port: channel.channel.localAddress!.port!,
+            snapshot: snapshot,
+            answer: answer,
+            fault: fault
+        )
         let task = Task<Void, Never> {
             _ = try? await channel.executeThenClose { connections in
                 try await withThrowingDiscardingTaskGroup { group in
@@ -133,6 +161,16 @@ public final class HeldChatServer: Sendable {
                     }
                     await snapshot.wait { $0.releaseAll || $0.released.contains(index) }
                     try Task.checkCancellation()
+                    if let fault = fault(index) {
+                        let bytes = ByteBuffer(string: fault.body)
+                        var head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: fault.status))
+                        for (name, value) in fault.headers { head.headers.add(name: name, value: value) }
+                        head.headers.add(name: "Content-Length", value: String(bytes.readableBytes))
+                        try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(bytes)), .end(nil)])
+                        owed.withLock { $0 -= 1 }
+                        snapshot.update { $0.completedResponses += 1 }
+                        continue
+                    }
                     let text = answer(index, json)
                     let payload: JSONValue = [
                         "id": .string("chatcmpl-\(index + 1)"), "object": "chat.completion", "model": "test-model",

@@ -21,6 +21,7 @@ import TetherApp
             "TETHER_MAX_DEPTH": "2", "TETHER_STOP_GRACE_SECONDS": "1.5", "TETHER_API_TOKEN": "t",
             "TETHER_RETENTION_DAYS": "30", "TETHER_CLEANUP_TIMEOUT_SECONDS": "4",
             "TETHER_MAX_SUBSCRIBERS_PER_RUN": "5", "TETHER_MAX_SUBSCRIBERS": "9",
+            "TETHER_LLM_CONNECT_TIMEOUT_SECONDS": "3", "TETHER_LLM_RETRIES": "4",
         ]
         #expect(Set(environment.keys) == Set(AppConfiguration.Key.allCases.map(\.environmentVariable)))
         let c = try AppConfiguration(flags: [:], environment: environment)
@@ -31,6 +32,7 @@ import TetherApp
         #expect(c.stopGrace == .milliseconds(1500) && c.apiToken == "t" && c.retentionDays == 30)
         #expect(c.cleanupTimeout == .seconds(4) && c.supervisor.cleanupTimeout == .seconds(4))
         #expect(c.maxSubscribersPerRun == 5 && c.maxSubscribers == 9)
+        #expect(c.llmConnectTimeout == .seconds(3) && c.llmRetries == 4 && c.openAI?.retries == 4)
     }
 
     @Test func aFlagWinsOverItsEnvironmentVariable() throws {
