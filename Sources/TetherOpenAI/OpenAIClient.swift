@@ -89,8 +89,10 @@ public struct OpenAIClient: LLMClient {
         let bytes: ByteBuffer
         let status: UInt
         let retryAfter: Duration?
+        var answered = false
         do {
             let response = try await httpClient.execute(httpRequest, deadline: deadline)
+            answered = true
             status = response.status.code
             retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
                 .map { .seconds(max(0, $0)) }
@@ -104,6 +106,9 @@ public struct OpenAIClient: LLMClient {
         } catch {
             // HTTPClientError, or NIO's IOError for a refused or reset connection.
             let reason = String(describing: error)
+            if answered {
+                throw OpenAIError.closedMidAnswer(reason, url: configuration.completionsURL)
+            }
             if reason.lowercased().contains("refused") {
                 throw OpenAIError.refused(reason, url: configuration.completionsURL)
             }
@@ -120,10 +125,17 @@ public struct OpenAIClient: LLMClient {
         do {
             completion = try JSONDecoder().decode(ChatCompletionResponse.self, from: data)
         } catch {
-            throw OpenAIError.malformedResponse("not a chat completion: \(error)")
+            let start = String(decoding: data.prefix(80), as: UTF8.self)
+            throw OpenAIError.malformedResponse(
+                "not a chat completion (it begins: \(start))",
+                url: configuration.completionsURL
+            )
         }
         guard let content = completion.choices.first?.message.content else {
-            throw OpenAIError.malformedResponse("the answer has no choices[0].message.content")
+            throw OpenAIError.malformedResponse(
+                "the answer has no choices[0].message.content",
+                url: configuration.completionsURL
+            )
         }
         return LLMResponse(
             text: content,
@@ -145,17 +157,21 @@ public enum OpenAIError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The server refused the connection (nothing listens): safe to retry.
     case refused(String, url: String)
     case transport(String, url: String)
+    /// The server closed the connection before its answer was whole.
+    case closedMidAnswer(String, url: String)
     case http(status: Int, message: String, retryAfter: Duration?)
-    case malformedResponse(String)
+    case malformedResponse(String, url: String)
     case responseTooLarge(Int)
 
     public var description: String {
         switch self {
         case .timedOut(let timeout):
-            "the LLM did not answer within \(timeout.components.seconds) s (TETHER_LLM_TIMEOUT_SECONDS)"
+            "the LLM did not answer within \(Self.format(timeout)) (TETHER_LLM_TIMEOUT_SECONDS)"
+        case .closedMidAnswer(let reason, let url):
+            "the LLM at \(url) closed the connection before its answer was complete (\(reason))"
         case .transport(let reason, let url), .refused(let reason, let url): "could not reach the LLM at \(url): \(reason)"
         case .http(let status, let message, _): "the LLM answered HTTP \(status): \(message)"
-        case .malformedResponse(let reason): "the LLM's answer could not be read: \(reason)"
+        case .malformedResponse(let reason, let url): "the answer of the LLM at \(url) could not be read: \(reason)"
         case .responseTooLarge(let limit): "the LLM's answer is larger than \(limit) bytes"
         }
     }
@@ -168,8 +184,16 @@ extension OpenAIError {
         switch self {
         case .refused: true
         case .http(let status, _, _): [429, 502, 503, 504].contains(status)
-        case .timedOut, .transport, .malformedResponse, .responseTooLarge: false
+        case .timedOut, .transport, .closedMidAnswer, .malformedResponse, .responseTooLarge: false
         }
+    }
+
+    /// `120 s`, `500 ms`.
+    static func format(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        if seconds >= 1, attoseconds == 0 { return "\(seconds) s" }
+        let total = Double(seconds) + Double(attoseconds) / 1e18
+        return total < 1 ? "\(Int((total * 1000).rounded())) ms" : String(format: "%.1f s", total)
     }
 
     /// How long the server asked to wait (`Retry-After`, in seconds).

@@ -41,11 +41,19 @@ public final class HeldChatServer: Sendable {
         public var status: Int
         public var headers: [(String, String)]
         public var body: String
+        /// Whether the connection is closed in the middle of the body (it announces more).
+        public var closesMidAnswer: Bool
 
-        public init(status: Int, headers: [(String, String)] = [], body: String = #"{"error": {"message": "fault"}}"#) {
+        public init(
+            status: Int,
+            headers: [(String, String)] = [],
+            body: String = #"{"error": {"message": "fault"}}"#,
+            closesMidAnswer: Bool = false
+        ) {
             self.status = status
             self.headers = headers
             self.body = body
+            self.closesMidAnswer = closesMidAnswer
         }
     }
 
@@ -165,6 +173,14 @@ public final class HeldChatServer: Sendable {
                         let bytes = ByteBuffer(string: fault.body)
                         var head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: fault.status))
                         for (name, value) in fault.headers { head.headers.add(name: name, value: value) }
+                        if fault.closesMidAnswer {
+                            head.headers.add(name: "Content-Length", value: String(bytes.readableBytes + 1000))
+                            try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(bytes))])
+                            owed.withLock { $0 -= 1 }
+                            outbound.finish()
+                            try await connection.channel.close()
+                            return
+                        }
                         head.headers.add(name: "Content-Length", value: String(bytes.readableBytes))
                         try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(bytes)), .end(nil)])
                         owed.withLock { $0 -= 1 }
