@@ -50,11 +50,22 @@ public struct BodyDecoder: RequestDecoder {
 
     /// The body as text, at most ``maxBodyBytes``.
     static func text(of request: Request, tooLarge message: String) async throws -> String {
+        let bytes = try await reading(tooLarge: message) { try await request.body.collect(upTo: maxBodyBytes) }
+        return String(decoding: bytes.readableBytesView, as: UTF8.self)
+    }
+
+    /// Reads a request's body: past the limit is `413`; a body that breaks off (the client
+    /// went away, or sent less than its `Content-Length`) is the client's fault, `400` —
+    /// never a `500`.
+    static func reading<T>(tooLarge message: String, _ read: () async throws -> T) async throws -> T {
         do {
-            let bytes = try await request.body.collect(upTo: maxBodyBytes)
-            return String(decoding: bytes.readableBytesView, as: UTF8.self)
+            return try await read()
         } catch is NIOTooManyBytesError {
             throw APIError(.payloadTooLarge, message)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(.badRequest, "the request's body could not be read whole (\(error))")
         }
     }
 }

@@ -29,10 +29,8 @@ struct CSRFMiddleware: RouterMiddleware {
         switch (BodyKind(request), scope) {
         case (.form, _):
             var request = request
-            do {
-                _ = try await request.collectBody(upTo: BodyDecoder.maxBodyBytes)
-            } catch is NIOTooManyBytesError {
-                throw APIError(.payloadTooLarge, "the form is larger than 1 MiB")
+            _ = try await BodyDecoder.reading(tooLarge: "the form is larger than 1 MiB") {
+                try await request.collectBody(upTo: BodyDecoder.maxBodyBytes)
             }
             let field = try await request.decode(as: TokenField.self, context: context)
             guard Self.verify(formToken: field.csrf, context: context) else { throw APIError.csrfMissing }
