@@ -18,17 +18,7 @@ import Glibc
         let fd: Int32
 
         init(port: Int) throws {
-            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var timeout = timeval(tv_sec: 20, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            try #require(connected == 0)
+            fd = try #require(LoopbackSocket.connect(port: port))
         }
 
         deinit { close(fd) }
@@ -114,19 +104,5 @@ import Glibc
             #expect(second.contains(" 200 ") && second.contains("\"status\":\"ok\""))
             #expect(third.contains(" 404 "))
         }
-    }
-}
-
-/// Runs a blocking call (a raw socket's) on a Dispatch thread, not on the cooperative pool
-/// that the server under test needs.
-func offThePool<T: Sendable>(_ call: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try call() }) }
-    }
-}
-
-func offThePool<T: Sendable>(_ call: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(returning: call()) }
     }
 }
