@@ -27,10 +27,10 @@ package indirect enum JSONNode: Sendable, Equatable {
         }
     }
 
-    /// Parses one JSON document.
+    /// Parses one JSON document, in time linear in its length.
     /// - Throws: ``JSONSyntaxError`` with the line and column of the problem.
-    package static func parse(_ text: String) throws(JSONSyntaxError) -> JSONNode {
-        var parser = JSONNodeParser(bytes: Array(text.utf8))
+    package static func parse(_ text: String, limits: JSONLimits = .init()) throws(JSONSyntaxError) -> JSONNode {
+        var parser = JSONNodeParser(bytes: Array(text.utf8), limits: limits)
         let node = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
         guard parser.index == parser.bytes.count else { throw parser.error("unexpected text after the JSON value") }
@@ -47,17 +47,45 @@ public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String { "line \(line), column \(column): \(reason)" }
 }
 
+/// How large a document ``JSONValue/parse(_:limits:)`` accepts: past either limit it stops
+/// with a ``JSONSyntaxError`` at the place the limit was crossed.
+public struct JSONLimits: Sendable {
+    /// The deepest nesting of lists and objects.
+    public var depth: Int
+    /// The most object members and list items in the whole document (`nil`: no limit).
+    public var members: Int?
+
+    public init(depth: Int = 64, members: Int? = nil) {
+        self.depth = depth
+        self.members = members
+    }
+}
+
 extension JSONValue {
     /// Parses JSON text, with a line and column in the error (Foundation's messages have none).
-    public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
-        try JSONNode.parse(text).value
+    public static func parse(_ text: String, limits: JSONLimits = .init()) throws(JSONSyntaxError) -> JSONValue {
+        try JSONNode.parse(text, limits: limits).value
     }
 }
 
 private struct JSONNodeParser {
     let bytes: [UInt8]
+    let limits: JSONLimits
     var index = 0
-    static let maxDepth = 64
+    var members = 0
+
+    init(bytes: [UInt8], limits: JSONLimits) {
+        self.bytes = bytes
+        self.limits = limits
+    }
+
+    /// Counts one more object member or list item against ``JSONLimits/members``.
+    mutating func countMember() throws(JSONSyntaxError) {
+        members += 1
+        if let limit = limits.members, members > limit {
+            throw error("more than \(limit) members and items in all")
+        }
+    }
 
     func error(_ reason: String) -> JSONSyntaxError {
         var line = 1
@@ -78,7 +106,7 @@ private struct JSONNodeParser {
     }
 
     mutating func parseValue(depth: Int) throws(JSONSyntaxError) -> JSONNode {
-        guard depth < Self.maxDepth else { throw error("nested deeper than \(Self.maxDepth) levels") }
+        guard depth < limits.depth else { throw error("nested deeper than \(limits.depth) levels") }
         skipWhitespace()
         guard index < bytes.count else { throw error("unexpected end of the file") }
         switch bytes[index] {
@@ -121,6 +149,7 @@ private struct JSONNodeParser {
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a quoted member name") }
+            try countMember()
             let key = try parseString()
             guard names.insert(key).inserted else { throw error("the member \"\(key)\" appears twice") }
             skipWhitespace()
@@ -149,6 +178,7 @@ private struct JSONNodeParser {
             return .array(items)
         }
         while true {
+            try countMember()
             items.append(try parseValue(depth: depth + 1))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of the file inside a list") }

@@ -14,11 +14,15 @@ protocol JSONBodyDecodable {
 ///
 /// JSON is not read with `JSONDecoder`: bodies are parsed with `JSONValue.parse`, whose errors
 /// name the line and column, and types that conform to ``JSONBodyDecodable`` are built from
-/// that value with the API's messages. Both kinds are limited to 1 MiB
+/// that value with the API's messages (at most 64 levels deep and 10,000 members and items
+/// in all). Both kinds are limited to 1 MiB
 /// (``maxBodyBytes``, not the context's `maxUploadSize` of 2 MiB), with today's `413` message.
 public struct BodyDecoder: RequestDecoder {
     /// The largest request body accepted (`413 payload_too_large` beyond).
     static let maxBodyBytes = 1 << 20
+    /// How deep and how large a JSON body may be: a run's input is a handful of fields, and
+    /// these bound the work and memory one request can cost (`400` beyond).
+    static let jsonLimits = JSONLimits(depth: 64, members: 10_000)
 
     public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
         if BodyKind(request) == .form {
@@ -36,7 +40,7 @@ public struct BodyDecoder: RequestDecoder {
         let text = try await Self.text(of: request, tooLarge: "the body is larger than 1 MiB")
         let value: JSONValue
         do {
-            value = try JSONValue.parse(text)
+            value = try JSONValue.parse(text, limits: Self.jsonLimits)
         } catch {
             throw APIError(.badRequest, "the body is not valid JSON: \(error)")
         }

@@ -68,6 +68,16 @@ import TetherWeb
             "oversized", #"{"agent": "quick", "input": {"topic": ""# + String(repeating: "a", count: 1 << 20) + #""}}"#, .contentTooLarge,
             "payload_too_large"
         ),
+        (
+            "nested too deep",
+            #"{"agent": "quick", "input": {"topic": "a", "x": "# + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}}",
+            .badRequest, "bad_request"
+        ),
+        (
+            "too many members",
+            #"{"agent": "quick", "input": {"topic": "a"}, "x": ["# + Array(repeating: "0", count: 10_001).joined(separator: ",") + "]}",
+            .badRequest, "bad_request"
+        ),
     ]
 
     @Test(arguments: Self.badStarts)
@@ -79,6 +89,25 @@ import TetherWeb
             #expect((try response.json())["error"]?["message"]?.stringValue?.isEmpty == false)
             let list = try await client.execute(uri: "/runs", method: .get)
             #expect(try list.json()["runs"] == [], "\(label): no run was created")
+        }
+    }
+
+    @Test func aJSONBodyPastItsDepthOrSizeIsToldWhichLimit() async throws {
+        let deep = #"{"agent": "quick", "input": "# + String(repeating: "[", count: 65) + String(repeating: "]", count: 65) + "}"
+        let wide = "[" + Array(repeating: "0", count: 10_001).joined(separator: ",") + "]"
+        let justUnder =
+            #"{"agent": "quick", "input": {"topic": "a", "padding": ["# + Array(repeating: "0", count: 9_990).joined(separator: ",") + "]}}"
+        try await withServer(agents: TestAgents.all) { client, _ in
+            let deepAnswer = try await client.postJSON("/runs", deep)
+            #expect(deepAnswer.status == .badRequest)
+            #expect(try deepAnswer.json()["error"]?["message"]?.stringValue?.contains("nested deeper than 64 levels") == true)
+            let wideAnswer = try await client.postJSON("/runs", wide)
+            #expect(wideAnswer.status == .badRequest)
+            #expect(try wideAnswer.json()["error"]?["message"]?.stringValue?.contains("more than 10000 members and items") == true)
+            // Under the limit the body is read, and refused only for what it says.
+            let underAnswer = try await client.postJSON("/runs", justUnder)
+            #expect(underAnswer.status == .badRequest)
+            #expect(try underAnswer.json()["error"]?["message"]?.stringValue?.contains("padding is not a field") == true)
         }
     }
 
