@@ -163,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "TetherOpenAITests",
             dependencies: [
-                "TetherCore", "TetherOpenAI", "TetherTestSupport",
+                "TetherApp", "TetherCore", "TetherOpenAI", "TetherTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

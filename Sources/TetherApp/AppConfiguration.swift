@@ -27,6 +27,8 @@ public struct AppConfiguration: Sendable, Hashable {
     public var llmTimeout = Duration.seconds(120)
     public var llmConnectTimeout = Duration.seconds(10)
     public var llmRetries = 2
+    /// Connections to the LLM's host at once: one per call in flight, so calls never queue.
+    public var llmMaxConnections = 10_000
     public var maxRuns = 64
     public var maxDepth = 8
     public var stopGrace = Duration.seconds(30)
@@ -37,6 +39,9 @@ public struct AppConfiguration: Sendable, Hashable {
     /// Event streams open at once per run tree, and in all.
     public var maxSubscribersPerRun = 1_000
     public var maxSubscribers = 10_000
+    /// How long a connection may sit without a request in progress, or take to send its
+    /// request's head, before it is closed (an event stream being answered never times out).
+    public var idleTimeout = Duration.seconds(60)
 
     public init() {}
 
@@ -53,6 +58,7 @@ public struct AppConfiguration: Sendable, Hashable {
         case llmTimeoutSeconds = "llm.timeout.seconds"
         case llmConnectTimeoutSeconds = "llm.connect.timeout.seconds"
         case llmRetries = "llm.retries"
+        case llmMaxConnections = "llm.max.connections"
         case maxRuns = "max.runs"
         case maxDepth = "max.depth"
         case stopGraceSeconds = "stop.grace.seconds"
@@ -61,6 +67,7 @@ public struct AppConfiguration: Sendable, Hashable {
         case retentionDays = "retention.days"
         case maxSubscribersPerRun = "max.subscribers.per.run"
         case maxSubscribers = "max.subscribers"
+        case idleTimeoutSeconds = "idle.timeout.seconds"
 
         /// `TETHER_SIMULATED_LATENCY_MS`.
         public var environmentVariable: String {
@@ -130,6 +137,7 @@ public struct AppConfiguration: Sendable, Hashable {
         if let timeout = try seconds(.llmTimeoutSeconds, in: 1...3600) { llmTimeout = timeout }
         if let timeout = try seconds(.llmConnectTimeoutSeconds, in: 1...600) { llmConnectTimeout = timeout }
         if let retries = try integer(.llmRetries, in: 0...10) { llmRetries = retries }
+        if let limit = try integer(.llmMaxConnections, in: 1...100_000) { llmMaxConnections = limit }
         if let limit = try integer(.maxRuns, in: 1...100_000) { maxRuns = limit }
         if let depth = try integer(.maxDepth, in: 0...64) { maxDepth = depth }
         if let grace = try seconds(.stopGraceSeconds, in: 0...3600) { stopGrace = grace }
@@ -138,6 +146,7 @@ public struct AppConfiguration: Sendable, Hashable {
         retentionDays = try integer(.retentionDays, in: 1...36_500)
         if let limit = try integer(.maxSubscribersPerRun, in: 1...1_000_000) { maxSubscribersPerRun = limit }
         if let limit = try integer(.maxSubscribers, in: 1...1_000_000) { maxSubscribers = limit }
+        if let timeout = try seconds(.idleTimeoutSeconds, in: 1...3600) { idleTimeout = timeout }
 
         if llm == .openai {
             guard let base = llmBaseURL else {

@@ -65,16 +65,9 @@ public struct RuntimeAssembly: Sendable {
         if let override {
             llm = override
         } else if let openAI = configuration.openAI {
-            // The connect timeout apart from the call's: a server that does not accept fails
-            // fast (TETHER_LLM_CONNECT_TIMEOUT_SECONDS).
-            let connect = configuration.llmConnectTimeout.components
-            let clientService = HTTPClientService(
-                client: HTTPClient(
-                    eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-                    configuration: .init(
-                        timeout: .init(connect: .milliseconds(connect.seconds * 1000 + connect.attoseconds / 1_000_000_000_000_000))
-                    )
-                ),
+            let clientService = HTTPClientService.forLLM(
+                connectTimeout: configuration.llmConnectTimeout,
+                maxConnections: configuration.llmMaxConnections,
                 logger: logger
             )
             services.append(clientService)

@@ -28,6 +28,8 @@ struct SettingsOptions: ParsableArguments {
     var llmConnectTimeoutSeconds: String?
     @Option(name: .customLong("llm-retries"), help: "Retries of a refused connection, 429, 502-504 (TETHER_LLM_RETRIES, default 2).")
     var llmRetries: String?
+    @Option(name: .customLong("llm-max-connections"), help: "Connections to the LLM's host at once (TETHER_LLM_MAX_CONNECTIONS, default 10000).")
+    var llmMaxConnections: String?
     @Option(name: .customLong("max-runs"), help: "Root runs in flight at once (TETHER_MAX_RUNS, default 64).")
     var maxRuns: String?
     @Option(name: .customLong("max-depth"), help: "Nested agent calls (TETHER_MAX_DEPTH, default 8).")
@@ -47,6 +49,11 @@ struct SettingsOptions: ParsableArguments {
     var maxSubscribersPerRun: String?
     @Option(name: .customLong("max-subscribers"), help: "Event streams open at once in all (TETHER_MAX_SUBSCRIBERS, default 10000).")
     var maxSubscribers: String?
+    @Option(
+        name: .customLong("idle-timeout-seconds"),
+        help: "Seconds an idle connection, or one still sending its request's head, is kept (TETHER_IDLE_TIMEOUT_SECONDS, default 60)."
+    )
+    var idleTimeoutSeconds: String?
 
     /// The flags given, by setting.
     var given: [AppConfiguration.Key: String] {
@@ -54,9 +61,11 @@ struct SettingsOptions: ParsableArguments {
             (.host, host), (.port, port), (.dataDir, dataDir), (.agentsDir, agentsDir), (.llm, llm),
             (.simulatedLatencyMS, simulatedLatencyMS), (.llmBaseURL, llmBaseURL), (.llmModel, llmModel),
             (.llmAPIKey, llmAPIKey), (.llmTimeoutSeconds, llmTimeoutSeconds),
-            (.llmConnectTimeoutSeconds, llmConnectTimeoutSeconds), (.llmRetries, llmRetries), (.maxRuns, maxRuns),
+            (.llmConnectTimeoutSeconds, llmConnectTimeoutSeconds), (.llmRetries, llmRetries), (.llmMaxConnections, llmMaxConnections),
+            (.maxRuns, maxRuns),
             (.maxDepth, maxDepth), (.stopGraceSeconds, stopGraceSeconds), (.cleanupTimeoutSeconds, cleanupTimeoutSeconds), (.apiToken, apiToken),
             (.retentionDays, retentionDays), (.maxSubscribersPerRun, maxSubscribersPerRun), (.maxSubscribers, maxSubscribers),
+            (.idleTimeoutSeconds, idleTimeoutSeconds),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.compactMap { key, value in value.map { (key, $0) } })
     }

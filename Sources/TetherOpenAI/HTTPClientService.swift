@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Owns the application's one `HTTPClient` and shuts it down when the service group shuts
@@ -17,6 +18,21 @@ public struct HTTPClientService: Service {
     ) {
         self.client = client
         self.logger = logger
+    }
+
+    /// The client of the `openai` provider: as many connections to the LLM's host as calls in
+    /// flight, up to `maxConnections` (AsyncHTTPClient's default of 8 per host makes the ninth
+    /// concurrent call queue, and fail once it has waited the connect timeout); HTTP/2 where
+    /// the server offers it over TLS, one connection carrying many calls; `connectTimeout`
+    /// for establishing a connection, apart from each call's own timeout.
+    public static func forLLM(connectTimeout: Duration, maxConnections: Int, logger: Logger) -> HTTPClientService {
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: TimeAmount(connectTimeout)))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
+        configuration.httpVersion = .automatic
+        return HTTPClientService(
+            client: HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration),
+            logger: logger
+        )
     }
 
     public func run() async throws {

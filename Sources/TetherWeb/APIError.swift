@@ -27,6 +27,8 @@ public struct APIError: Error, HTTPResponseError, Sendable, Hashable {
         public static let notFound = Code("not_found", .notFound)
         public static let runFinished = Code("run_finished", .conflict)
         public static let payloadTooLarge = Code("payload_too_large", .contentTooLarge)
+        /// A request line or headers past the limits of `HTTP1Connections`.
+        public static let headersTooLarge = Code("headers_too_large", .requestHeaderFieldsTooLarge)
         public static let unknownAgent = Code("unknown_agent", .unprocessableContent)
         public static let tooManyRuns = Code("too_many_runs", .tooManyRequests)
         public static let tooManySubscribers = Code("too_many_subscribers", .tooManyRequests)
@@ -40,6 +42,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, Hashable {
         static let all: [Code] = [
             .badRequest, .unauthorized, .csrfRejected, .notFound, .runFinished, .payloadTooLarge, .unknownAgent,
             .tooManyRuns, .shuttingDown, .internalError, .unreadableRecord, .tooManyAttempts, .tooManySubscribers,
+            .headersTooLarge,
         ]
     }
 

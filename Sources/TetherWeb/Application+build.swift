@@ -80,6 +80,7 @@ public func buildApplication(
         supervisor: runtime.supervisor,
         host: configuration.host,
         runtimeServices: runtime.services,
+        idleTimeout: configuration.idleTimeout,
         onListening: dependencies.onListening
     )
 }

@@ -29,6 +29,8 @@ public struct TetherApplication: ApplicationProtocol {
     let host: String
     /// Services the supervisor's runs use (the LLM's HTTP client, retention); they outlive it.
     let runtimeServices: [any Service]
+    /// How long a connection may idle (see ``HTTP1Connections/configuration(idleTimeout:)``).
+    let idleTimeout: Duration
     /// Told the bound port once the server listens (port `0` picks a free one).
     let onListening: (@Sendable (Int) async -> Void)?
 
@@ -46,7 +48,7 @@ public struct TetherApplication: ApplicationProtocol {
     public func run() async throws {
         let server = Application(
             responder: responder,
-            server: .http1(configuration: .init(additionalChannelHandlers: [HTTP10CloseInstaller()])),
+            server: .http1(configuration: HTTP1Connections.configuration(idleTimeout: idleTimeout)),
             configuration: configuration,
             onServerRunning: onServerRunning,
             logger: logger

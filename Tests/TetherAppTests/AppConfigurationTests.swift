@@ -21,7 +21,8 @@ import TetherApp
             "TETHER_MAX_DEPTH": "2", "TETHER_STOP_GRACE_SECONDS": "1.5", "TETHER_API_TOKEN": "t",
             "TETHER_RETENTION_DAYS": "30", "TETHER_CLEANUP_TIMEOUT_SECONDS": "4",
             "TETHER_MAX_SUBSCRIBERS_PER_RUN": "5", "TETHER_MAX_SUBSCRIBERS": "9",
-            "TETHER_LLM_CONNECT_TIMEOUT_SECONDS": "3", "TETHER_LLM_RETRIES": "4",
+            "TETHER_LLM_CONNECT_TIMEOUT_SECONDS": "3", "TETHER_LLM_RETRIES": "4", "TETHER_IDLE_TIMEOUT_SECONDS": "2.5",
+            "TETHER_LLM_MAX_CONNECTIONS": "300",
         ]
         #expect(Set(environment.keys) == Set(AppConfiguration.Key.allCases.map(\.environmentVariable)))
         let c = try AppConfiguration(flags: [:], environment: environment)
@@ -33,6 +34,7 @@ import TetherApp
         #expect(c.cleanupTimeout == .seconds(4) && c.supervisor.cleanupTimeout == .seconds(4))
         #expect(c.maxSubscribersPerRun == 5 && c.maxSubscribers == 9)
         #expect(c.llmConnectTimeout == .seconds(3) && c.llmRetries == 4 && c.openAI?.retries == 4)
+        #expect(c.idleTimeout == .milliseconds(2500) && c.llmMaxConnections == 300)
     }
 
     @Test func aFlagWinsOverItsEnvironmentVariable() throws {

@@ -44,7 +44,10 @@ import TetherTestSupport
         }
         let supervisorBox = Box<RunSupervisor>()
         let runID = Box<RunID>()
-        try await withSupervisor(agents: [sleeper], llm: GatedLLM()) { supervisor in
+        // The grace period is only the fail-safe here: the run must end `stopped` well before it,
+        // however busy the machine.
+        try await withSupervisor(agents: [sleeper], llm: GatedLLM(), configuration: SupervisorConfiguration(stopGrace: .seconds(60))) {
+            supervisor in
             supervisorBox.set(supervisor)
             let run = try await supervisor.start(agent: "sleeper", input: [:])
             runID.set(run.id)

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -27,6 +28,66 @@ enum LoopbackSocket {
             return nil
         }
         return fd
+    }
+}
+
+/// A raw TCP connection to 127.0.0.1 with a receive timeout as the only fail-safe. Its
+/// calls block, so tests make them through ``offThePool(_:)``: the server under test
+/// runs on the same cooperative threads.
+final class RawConnection: @unchecked Sendable {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = try #require(LoopbackSocket.connect(port: port))
+    }
+
+    deinit { close(fd) }
+
+    /// Sends `text`; `false` once the server has closed the connection (no `SIGPIPE`).
+    @discardableResult
+    func send(_ text: String) -> Bool {
+        text.withCString { Glibc.send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) } >= 0
+    }
+
+    /// Bytes read past the last response returned.
+    private var pending = [UInt8]()
+
+    /// Reads one response (headers and a `Content-Length` body).
+    func readResponse() -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            if let end = Self.headerEnd(in: pending) {
+                let head = String(decoding: pending[..<end], as: UTF8.self)
+                let length =
+                    head.split(separator: "\r\n")
+                    .first { $0.lowercased().hasPrefix("content-length:") }
+                    .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+                if pending.count >= end + 4 + length {
+                    let response = String(decoding: pending[..<(end + 4 + length)], as: UTF8.self)
+                    pending.removeFirst(end + 4 + length)
+                    return response
+                }
+            }
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { return nil }
+            pending += buffer[0..<count]
+        }
+    }
+
+    static func headerEnd(in bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for index in 0...(bytes.count - 4) where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+            return index
+        }
+        return nil
+    }
+
+    /// Whether the server closed the connection within the receive timeout: a read returns
+    /// end of file, or a reset (a server that closes with bytes of ours still unread resets).
+    func isClosedByServer() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        return count == 0 || (count < 0 && errno == ECONNRESET)
     }
 }
 
