@@ -98,14 +98,17 @@ public struct OpenAIClient: LLMClient {
                 .map { .seconds(max(0, $0)) }
             bytes = try await response.body.collect(upTo: Self.maxResponseBytes)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw OpenAIError.timedOut(timeout)
+            throw OpenAIError.timedOut(timeout, url: configuration.completionsURL)
         } catch is NIOTooManyBytesError {
-            throw OpenAIError.responseTooLarge(Self.maxResponseBytes)
+            throw OpenAIError.responseTooLarge(Self.maxResponseBytes, url: configuration.completionsURL)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
             // HTTPClientError, or NIO's IOError for a refused or reset connection.
             let reason = String(describing: error)
+            if !answered, let clientError = error as? HTTPClientError, clientError == .remoteConnectionClosed {
+                throw OpenAIError.closedWithoutAnswer(url: configuration.completionsURL)
+            }
             if answered {
                 throw OpenAIError.closedMidAnswer(reason, url: configuration.completionsURL)
             }
@@ -119,7 +122,7 @@ public struct OpenAIClient: LLMClient {
             let detail =
                 (try? JSONDecoder().decode(ErrorEnvelope.self, from: data))?.error.message
                 ?? String(decoding: data.prefix(300), as: UTF8.self)
-            throw OpenAIError.http(status: Int(status), message: detail, retryAfter: retryAfter)
+            throw OpenAIError.http(status: Int(status), message: detail, retryAfter: retryAfter, url: configuration.completionsURL)
         }
         let completion: ChatCompletionResponse
         do {
@@ -153,26 +156,30 @@ public struct OpenAIClient: LLMClient {
 
 /// Why an `openai` call failed. The run that made it fails with this message.
 public enum OpenAIError: Error, Sendable, Hashable, CustomStringConvertible {
-    case timedOut(Duration)
+    case timedOut(Duration, url: String)
     /// The server refused the connection (nothing listens): safe to retry.
     case refused(String, url: String)
     case transport(String, url: String)
     /// The server closed the connection before its answer was whole.
     case closedMidAnswer(String, url: String)
-    case http(status: Int, message: String, retryAfter: Duration?)
+    /// The server closed the connection after the request, before any answer (it may have
+    /// acted on the request: not retried).
+    case closedWithoutAnswer(url: String)
+    case http(status: Int, message: String, retryAfter: Duration?, url: String)
     case malformedResponse(String, url: String)
-    case responseTooLarge(Int)
+    case responseTooLarge(Int, url: String)
 
     public var description: String {
         switch self {
-        case .timedOut(let timeout):
-            "the LLM did not answer within \(Self.format(timeout)) (TETHER_LLM_TIMEOUT_SECONDS)"
+        case .timedOut(let timeout, let url):
+            "the LLM at \(url) did not answer within \(Self.format(timeout)) (TETHER_LLM_TIMEOUT_SECONDS)"
         case .closedMidAnswer(let reason, let url):
             "the LLM at \(url) closed the connection before its answer was complete (\(reason))"
+        case .closedWithoutAnswer(let url): "the LLM at \(url) closed the connection without answering"
         case .transport(let reason, let url), .refused(let reason, let url): "could not reach the LLM at \(url): \(reason)"
-        case .http(let status, let message, _): "the LLM answered HTTP \(status): \(message)"
+        case .http(let status, let message, _, let url): "the LLM at \(url) answered HTTP \(status): \(message)"
         case .malformedResponse(let reason, let url): "the answer of the LLM at \(url) could not be read: \(reason)"
-        case .responseTooLarge(let limit): "the LLM's answer is larger than \(limit) bytes"
+        case .responseTooLarge(let limit, let url): "the answer of the LLM at \(url) is larger than \(limit) bytes"
         }
     }
 }
@@ -183,8 +190,8 @@ extension OpenAIError {
     public var isRetryable: Bool {
         switch self {
         case .refused: true
-        case .http(let status, _, _): [429, 502, 503, 504].contains(status)
-        case .timedOut, .transport, .closedMidAnswer, .malformedResponse, .responseTooLarge: false
+        case .http(let status, _, _, _): [429, 502, 503, 504].contains(status)
+        case .timedOut, .transport, .closedMidAnswer, .closedWithoutAnswer, .malformedResponse, .responseTooLarge: false
         }
     }
 
@@ -198,7 +205,7 @@ extension OpenAIError {
 
     /// How long the server asked to wait (`Retry-After`, in seconds).
     public var retryAfter: Duration? {
-        if case .http(_, _, let retryAfter) = self { return retryAfter }
+        if case .http(_, _, let retryAfter, _) = self { return retryAfter }
         return nil
     }
 }

@@ -43,6 +43,8 @@ public final class HeldChatServer: Sendable {
         public var body: String
         /// Whether the connection is closed in the middle of the body (it announces more).
         public var closesMidAnswer: Bool
+        /// Whether the connection is closed after the request, before any answer.
+        public var closesWithoutAnswering = false
 
         public init(
             status: Int,
@@ -54,6 +56,13 @@ public final class HeldChatServer: Sendable {
             self.headers = headers
             self.body = body
             self.closesMidAnswer = closesMidAnswer
+        }
+
+        /// The connection closed after the request, with no answer at all.
+        public static var closedWithoutAnswering: Fault {
+            var fault = Fault(status: 0)
+            fault.closesWithoutAnswering = true
+            return fault
         }
     }
 
@@ -170,6 +179,12 @@ public final class HeldChatServer: Sendable {
                     await snapshot.wait { $0.releaseAll || $0.released.contains(index) }
                     try Task.checkCancellation()
                     if let fault = fault(index) {
+                        if fault.closesWithoutAnswering {
+                            owed.withLock { $0 -= 1 }
+                            outbound.finish()
+                            try await connection.channel.close()
+                            return
+                        }
                         let bytes = ByteBuffer(string: fault.body)
                         var head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: fault.status))
                         for (name, value) in fault.headers { head.headers.add(name: name, value: value) }

@@ -42,7 +42,7 @@ import TetherTestSupport
 
     @Test func aCallPastTheTimeoutFailsWithAClearError() async throws {
         let server = try await HeldChatServer.start(holdAnswers: true)
-        await #expect(throws: OpenAIError.timedOut(.milliseconds(300))) {
+        await #expect(throws: OpenAIError.timedOut(.milliseconds(300), url: server.baseURL + "/chat/completions")) {
             try await withClient(server, timeout: .milliseconds(300)) { client in
                 try await client.complete(LLMRequest(prompt: "never answered"))
             }

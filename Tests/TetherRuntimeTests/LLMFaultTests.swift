@@ -9,7 +9,7 @@ import TetherTestSupport
 /// 127.0.0.1 that the test makes misbehave for the first request only.
 @Suite struct LLMFaultTests {
     enum Kind: String, CaseIterable {
-        case errorAnswer, notAChatCompletion, noChoices, closedMidAnswer, hangsPastTheTimeout
+        case errorAnswer, notAChatCompletion, noChoices, closedMidAnswer, closedWithoutAnswering, hangsPastTheTimeout
     }
 
     static func fault(_ kind: Kind) -> HeldChatServer.Fault? {
@@ -18,17 +18,19 @@ import TetherTestSupport
         case .notAChatCompletion: .init(status: 200, body: "<html>a proxy's login page</html>")
         case .noChoices: .init(status: 200, body: #"{"choices": []}"#)
         case .closedMidAnswer: .init(status: 200, body: #"{"choices": [{"mess"#, closesMidAnswer: true)
+        case .closedWithoutAnswering: HeldChatServer.Fault.closedWithoutAnswering
         case .hangsPastTheTimeout: nil
         }
     }
 
     static func expectedMessage(_ kind: Kind) -> String {
         switch kind {
-        case .errorAnswer: "the LLM answered HTTP 500: the model is on fire"
+        case .errorAnswer: "/v1/chat/completions answered HTTP 500: the model is on fire"
         case .notAChatCompletion: "could not be read: not a chat completion (it begins: <html>a proxy's login page</html>)"
         case .noChoices: "could not be read: the answer has no choices[0].message.content"
         case .closedMidAnswer: "closed the connection before its answer was complete"
-        case .hangsPastTheTimeout: "the LLM did not answer within 3 s"
+        case .closedWithoutAnswering: "/v1/chat/completions closed the connection without answering"
+        case .hangsPastTheTimeout: "/v1/chat/completions did not answer within 3 s"
         }
     }
 
