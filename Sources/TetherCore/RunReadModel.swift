@@ -20,8 +20,9 @@ public protocol RunReadModel: Sendable {
     /// The tree's events after `seq`: those logged so far, then each new one, ending after
     /// the tree's last event.
     func events(ofTree root: RunID, after seq: Int) -> EventFeed
-    /// Every event the tree has logged so far, without waiting for more.
-    func loggedEvents(ofTree root: RunID) async throws -> [ProgressEvent]
+    /// At most `limit` of the events the tree has logged after `seq`, in order, without
+    /// waiting for more.
+    func loggedEvents(ofTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent]
     /// The highest `seq` the tree has logged (0 for none).
     func lastSeq(ofTree root: RunID) async throws -> Int
     /// The `run.finished` event of run `id` in the tree rooted at `root`, once logged.
@@ -33,6 +34,16 @@ public protocol RunReadModel: Sendable {
 }
 
 extension RunReadModel {
+    /// Every event the tree has logged so far, without waiting for more.
+    public func loggedEvents(ofTree root: RunID) async throws -> [ProgressEvent] {
+        var events: [ProgressEvent] = []
+        while true {
+            let page = try await loggedEvents(ofTree: root, after: events.last?.seq ?? 0, limit: 1024)
+            events += page
+            if page.count < 1024 { return events }
+        }
+    }
+
     /// The tree's events from the start (see ``events(ofTree:after:)``).
     public func events(ofTree root: RunID) -> EventFeed {
         events(ofTree: root, after: 0)

@@ -35,14 +35,9 @@ public struct LocalRunReads: RunReadModel {
         EventFeed(hub.events(ofTree: root, after: seq))
     }
 
-    public func loggedEvents(ofTree root: RunID) async throws -> [ProgressEvent] {
-        if let log = hub.log(of: root) { return log.read(after: 0, limit: .max).events }
-        var events: [ProgressEvent] = []
-        while true {
-            let page = try await store.events(inTree: root, after: events.last?.seq ?? 0, limit: 1024)
-            if page.isEmpty { return events }
-            events += page
-        }
+    public func loggedEvents(ofTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent] {
+        if let log = hub.log(of: root) { return log.read(after: seq, limit: limit).events }
+        return try await store.events(inTree: root, after: seq, limit: limit)
     }
 
     public func lastSeq(ofTree root: RunID) async throws -> Int {

@@ -53,14 +53,20 @@ struct RunsController {
         return RunListing(query: query, runs: runs, next: next)
     }
 
-    /// `GET /runs/{id}`: the record, the runs below it, and the events of its subtree.
+    /// `GET /runs/{id}?after=&limit=`: the record, the runs below it, and a page of the events
+    /// of its subtree (the first 1,000 by default), with a link to the next page.
     @Sendable func show(request: Request, context: AppRequestContext) async throws -> RunDetail {
         let id = try Self.runID(context)
+        let parameters = request.uri.queryParameters
+        let query = try EventPageQuery { parameters[$0[...]].map(String.init) }
         let subtree = try await reads.subtree(of: id)
         guard let record = subtree.first else { throw APIError(.notFound, "no run has the id \(id)") }
-        let members = Set(subtree.map(\.id))
-        let events = try await reads.loggedEvents(ofTree: record.rootRunID).filter { members.contains($0.runID) }
-        return RunDetail(record: record, runs: Array(subtree.dropFirst()), events: events)
+        let page = try await query.page(of: reads, root: record.rootRunID, members: Set(subtree.map(\.id)))
+        var nextEvents: String?
+        if page.hasMore, let last = page.events.last {
+            nextEvents = "/runs/\(id)?" + QueryString.encode([("after", String(last.seq)), ("limit", String(query.limit))])
+        }
+        return RunDetail(record: record, runs: Array(subtree.dropFirst()), events: page.events, nextEvents: nextEvents)
     }
 
     /// `GET /runs/{id}/events` → SSE, from `Last-Event-ID` (which wins) or `?after=`.

@@ -37,7 +37,9 @@ import TetherTestSupport
         func listRuns(_ query: RunQuery) async throws -> [RunRecord] { try await base.listRuns(query) }
         func inFlightCount(agent: String) async throws -> Int { try await base.inFlightCount(agent: agent) }
         func events(ofTree root: RunID, after seq: Int) -> EventFeed { base.events(ofTree: root, after: seq) }
-        func loggedEvents(ofTree root: RunID) async throws -> [ProgressEvent] { try await base.loggedEvents(ofTree: root) }
+        func loggedEvents(ofTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent] {
+            try await base.loggedEvents(ofTree: root, after: seq, limit: limit)
+        }
         func lastSeq(ofTree root: RunID) async throws -> Int { try await base.lastSeq(ofTree: root) }
         func finishedEvent(of id: RunID, inTree root: RunID) async throws -> ProgressEvent? {
             try await base.finishedEvent(of: id, inTree: root)

@@ -147,6 +147,8 @@ struct RunPanel: Sendable {
     var events: [EventRow]
     var lastSeq: Int
     var eventsURL: String
+    /// The next page of a long log, for a browser without the script (which streams the rest).
+    var nextEventsURL: String?
     var runAgainURL: String
     var result: String?
     var error: String?

@@ -123,8 +123,10 @@ struct RunsScreen: Sendable {
     struct FocusTree: Sendable {
         /// The focused run first, then every run below it, parents first.
         var subtree: [RunRecord]
-        /// The events of those runs, in order.
+        /// The events of those runs, in order (one page of them when `nextEvents` is set).
         var events: [ProgressEvent]
+        /// The page of the events that follows, if any.
+        var nextEvents: String? = nil
     }
 
     /// Reads the run's subtree and its events.
@@ -176,6 +178,7 @@ struct RunsScreen: Sendable {
             events: rows,
             lastSeq: events.last?.seq ?? 0,
             eventsURL: "/runs/\(record.id)/events?after=\(events.last?.seq ?? 0)",
+            nextEventsURL: tree.nextEvents,
             runAgainURL: "/?agent=\(record.agent)&from=\(record.id)",
             result: record.status == .succeeded ? (record.result?.text ?? "") : nil,
             error: record.error,

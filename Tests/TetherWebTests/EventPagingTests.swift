@@ -1,0 +1,118 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+import TetherApp
+import TetherCore
+import TetherRuntime
+import TetherTestSupport
+
+/// `GET /runs/{id}` pages its events (issue 14): `?after=&limit=`, the first 1,000 by
+/// default, with `nextEvents` (and a `Link` header) to the next page.
+@Suite struct EventPagingTests {
+    static func chatty(_ lines: Int) -> AgentDescriptor {
+        .closure("chatty") { _, tools in
+            for index in 1...lines { try await tools.log("line \(index)") }
+            return "done"
+        }
+    }
+
+    /// Follows `nextEvents` from `path` to the end; every page's events, in order.
+    static func allPages(_ client: some TestClientProtocol, from path: String) async throws -> (pages: Int, seqs: [Int]) {
+        var next: String? = path
+        var seqs: [Int] = []
+        var pages = 0
+        while let path = next {
+            let response = try await client.execute(uri: path, method: .get)
+            #expect(response.status == .ok)
+            let body = try response.json()
+            seqs +=
+                body["events"]?.arrayValue?.compactMap { event -> Int? in
+                    if case .number(let seq)? = event["seq"] { return Int(seq) }
+                    return nil
+                } ?? []
+            next = body["nextEvents"]?.stringValue
+            #expect(response.headers[HTTPField.Name("Link")!] == next.map { "<\($0)>; rel=\"next\"" })
+            pages += 1
+        }
+        return (pages, seqs)
+    }
+
+    @Test func aLongLogIsPagedAndEveryPageFollowsOnWithoutGapOrRepeat() async throws {
+        let lines = 100_000
+        try await withServer(agents: [Self.chatty(lines)]) { client, supervisor in
+            let run = try await supervisor.start(agent: "chatty", input: [:])
+            let final = try await withTimeout(seconds: 300) { try await supervisor.waitUntilFinished(run.id) }
+            #expect(final.status == .succeeded)
+            let total = try await supervisor.reads.lastSeq(ofTree: run.id)
+            #expect(total == lines + 2, "run.started, the lines, run.finished")
+
+            let first = try await client.execute(uri: "/runs/\(run.id)", method: .get)
+            let firstBody = try first.json()
+            #expect(firstBody["events"]?.arrayValue?.count == 1_000, "the first 1,000 by default")
+            #expect(firstBody["nextEvents"] == .string("/runs/\(run.id)?after=1000&limit=1000"))
+
+            let paged = try await Self.allPages(client, from: "/runs/\(run.id)?limit=10000")
+            #expect(paged.pages == 11)
+            #expect(paged.seqs == Array(1...total))
+        }
+    }
+
+    @Test func aChildsPagesHoldOnlyItsSubtreesEvents() async throws {
+        let child = Self.chatty(30)
+        let parent = AgentDescriptor.closure("parent") { _, tools in
+            for index in 1...20 { try await tools.log("parent \(index)") }
+            _ = try await tools.agents.call("chatty", input: [:])
+            return "done"
+        }
+        try await withServer(agents: [child, parent]) { client, supervisor in
+            let run = try await supervisor.start(agent: "parent", input: [:])
+            _ = try await withTimeout { try await supervisor.waitUntilFinished(run.id) }
+            let childID = try #require(try await supervisor.runs(inTree: run.id).first { $0.agent == "chatty" }?.id)
+            let expected = try await supervisor.allEvents(ofTree: run.id).filter { $0.runID == childID }.map(\.seq)
+            let paged = try await Self.allPages(client, from: "/runs/\(childID)?limit=7")
+            #expect(paged.seqs == expected)
+            #expect(paged.pages == (expected.count + 6) / 7)
+        }
+    }
+
+    @Test(arguments: ["after=-1", "after=x", "limit=0", "limit=10001", "limit=1.5"])
+    func aBadPageIsA400(query: String) async throws {
+        try await withServer(agents: [Self.chatty(3)]) { client, supervisor in
+            let run = try await supervisor.start(agent: "chatty", input: [:])
+            let response = try await client.execute(uri: "/runs/\(run.id)?\(query)", method: .get)
+            #expect(response.status == .badRequest, "\(query)")
+            #expect(response.errorCode == "bad_request")
+        }
+    }
+
+    @Test func pagesPastTheEndAreEmpty() async throws {
+        try await withServer(agents: [Self.chatty(3)]) { client, supervisor in
+            let run = try await supervisor.start(agent: "chatty", input: [:])
+            _ = try await withTimeout { try await supervisor.waitUntilFinished(run.id) }
+            let body = try await client.execute(uri: "/runs/\(run.id)?after=99", method: .get).json()
+            #expect(body["events"] == [])
+            #expect(body["nextEvents"] == .null)
+        }
+    }
+}
+
+extension EventPagingTests {
+    @Test func theRunPageShowsOnePageOfALongLogWithALinkToTheNext() async throws {
+        try await withServer(agents: [Self.chatty(2_500)]) { client, supervisor in
+            let run = try await supervisor.start(agent: "chatty", input: [:])
+            _ = try await withTimeout(seconds: 120) { try await supervisor.waitUntilFinished(run.id) }
+            let browser = try await BrowserSession.open(client)
+            let first = try await browser.page("/runs/\(run.id)")
+            #expect(first.count("//ol[@id='progress-log']/li") == 1_000)
+            let later = try #require(first.node("//a[@id='later-events']")?.attributes["href"])
+            #expect(later == "/runs/\(run.id)?after=1000&limit=1000")
+            let second = try await browser.page(later)
+            #expect(second.node("//ol[@id='progress-log']/li[1]")?.attributes["data-seq"] == "1001")
+            #expect(second.count("//ol[@id='progress-log']/li") == 1_000)
+            let third = try await browser.page(try #require(second.node("//a[@id='later-events']")?.attributes["href"]))
+            #expect(third.count("//ol[@id='progress-log']/li") == 502)
+            #expect(third.node("//a[@id='later-events']") == nil, "the last page links nowhere")
+        }
+    }
+}
