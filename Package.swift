@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "tether", targets: ["TetherCLI"]),
         .executable(name: "tether-bench", targets: ["TetherBenchmarks"]),
         .executable(name: "tether-test-server", targets: ["TetherTestServer"]),
+        .executable(name: "tether-load", targets: ["TetherLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -125,6 +126,18 @@ let package = Package(
         .executableTarget(
             name: "TetherTestServer",
             dependencies: ["TetherCore", "TetherApp", "TetherWeb", "TetherTestSupport"]
+        ),
+        // The load tool of BENCHMARKS.md: a stub LLM, `tether serve`, many runs, subscribers
+        // and stops, measured from outside.
+        .executableTarget(
+            name: "TetherLoad",
+            dependencies: [
+                "TetherCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "TetherBenchmarks",
