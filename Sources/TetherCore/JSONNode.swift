@@ -106,12 +106,13 @@ private struct JSONNodeParser {
     }
 
     mutating func parseValue(depth: Int) throws(JSONSyntaxError) -> JSONNode {
-        guard depth < limits.depth else { throw error("nested deeper than \(limits.depth) levels") }
         skipWhitespace()
         guard index < bytes.count else { throw error("unexpected end of the file") }
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth)
-        case UInt8(ascii: "["): return try parseArray(depth: depth)
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            // `depth` lists and objects enclose this one.
+            guard depth < limits.depth else { throw error("nested deeper than \(limits.depth) levels") }
+            return bytes[index] == UInt8(ascii: "{") ? try parseObject(depth: depth) : try parseArray(depth: depth)
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"):
             try expectWord("true")

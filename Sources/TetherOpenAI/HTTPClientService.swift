@@ -22,13 +22,16 @@ public struct HTTPClientService: Service {
 
     /// The client of the `openai` provider: as many connections to the LLM's host as calls in
     /// flight, up to `maxConnections` (AsyncHTTPClient's default of 8 per host makes the ninth
-    /// concurrent call queue, and fail once it has waited the connect timeout); HTTP/2 where
-    /// the server offers it over TLS, one connection carrying many calls; `connectTimeout`
-    /// for establishing a connection, apart from each call's own timeout.
+    /// concurrent call queue, and fail once it has waited the connect timeout), and
+    /// `connectTimeout` for establishing a connection, apart from each call's own timeout.
+    ///
+    /// HTTP/1.1 only: over HTTP/2 AsyncHTTPClient keeps one connection per host and queues the
+    /// calls past the server's `SETTINGS_MAX_CONCURRENT_STREAMS` (often 100) instead of opening
+    /// another, so they would wait, and fail, as with the default pool.
     public static func forLLM(connectTimeout: Duration, maxConnections: Int, logger: Logger) -> HTTPClientService {
         var configuration = HTTPClient.Configuration(timeout: .init(connect: TimeAmount(connectTimeout)))
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
-        configuration.httpVersion = .automatic
+        configuration.httpVersion = .http1Only
         return HTTPClientService(
             client: HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration),
             logger: logger

@@ -31,6 +31,9 @@ public struct BodyDecoder: RequestDecoder {
                 return try URLEncodedFormDecoder().decode(T.self, from: text)
             } catch let error as URLEncodedFormError {
                 throw APIError(.badRequest, "the form could not be read: \(error)")
+            } catch is DecodingError {
+                // A field sent in a shape the form does not have (`csrf[x]=1` for `csrf`).
+                throw APIError(.badRequest, "the form could not be read: a field has the wrong shape")
             }
         }
         let contentType = request.headers[.contentType]?.lowercased() ?? "application/json"

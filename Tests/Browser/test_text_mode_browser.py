@@ -48,7 +48,7 @@ def test_pick_fill_run_refresh_and_stop_in_lynx(text_server):
 
     # Refreshing the page, as its refresh link does, shows the run through to its end.
     final = poll_until(lambda: (lambda text: text if "Stopped" in text else None)(dump(run_url)))
-    assert "Run again" in final
+    assert "BUTTON) Stopping" not in final, "Stop is no longer Stopping…"
     assert "REFRESH(" not in final, "a finished run's page stops refreshing"
     assert text_server.run(run["id"])["status"] == "stopped"
 

@@ -57,8 +57,11 @@ def run_session(url, keys, timeout=60):
     try:
         pid, terminal = pty.fork()
         if pid == 0:
-            os.environ["TERM"] = "vt100"
-            os.execv(LYNX, [LYNX, "-accept_all_cookies", "-number_fields", f"-cmd_script={script.name}", url])
+            try:
+                os.environ["TERM"] = "vt100"
+                os.execv(LYNX, [LYNX, "-accept_all_cookies", "-number_fields", f"-cmd_script={script.name}", url])
+            finally:
+                os._exit(127)
         # Lynx's screen output is read (and dropped) so that it never blocks on a full
         # terminal; the terminal closes when Lynx exits.
         deadline = time.monotonic() + timeout

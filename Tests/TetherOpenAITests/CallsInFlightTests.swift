@@ -32,7 +32,6 @@ import TetherTestSupport
                 // all of them arriving means all were in flight at once.
                 try await withTimeout(seconds: 120, "every call reaching the server") { await server.waitForRequests(calls) }
                 #expect(server.state.requests.count == calls)
-                #expect(server.state.completedResponses == 0, "none was answered before all had arrived")
                 server.releaseAll()
                 var answers: [String] = []
                 for try await answer in group { answers.append(answer) }

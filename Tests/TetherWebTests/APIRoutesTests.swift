@@ -69,8 +69,9 @@ import TetherWeb
             "payload_too_large"
         ),
         (
+            // At the top level an unknown member is ignored: only the depth limit refuses this.
             "nested too deep",
-            #"{"agent": "quick", "input": {"topic": "a", "x": "# + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}}",
+            #"{"agent": "quick", "input": {"topic": "a"}, "x": "# + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}",
             .badRequest, "bad_request"
         ),
         (
@@ -108,6 +109,20 @@ import TetherWeb
             let underAnswer = try await client.postJSON("/runs", justUnder)
             #expect(underAnswer.status == .badRequest)
             #expect(try underAnswer.json()["error"]?["message"]?.stringValue?.contains("padding is not a field") == true)
+        }
+    }
+
+    @Test(arguments: ["csrf[x]=1", "csrf[]=1&agent=quick", "agent[x]=1&csrf[y][z]=2"])
+    func aFormFieldOfTheWrongShapeIsA400(body: String) async throws {
+        try await withServer(agents: TestAgents.all) { client, _ in
+            let response = try await client.execute(
+                uri: "/runs",
+                method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: body)
+            )
+            #expect(response.status == .badRequest, "\(body)")
+            #expect(response.errorCode == "bad_request", "\(body)")
         }
     }
 

@@ -4,6 +4,10 @@ import TetherApp
 import TetherCore
 import TetherTestSupport
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Connections that cannot exhaust the server (issue 13): an idle connection, or one whose
 /// request head trickles in a byte at a time, is closed after `TETHER_IDLE_TIMEOUT_SECONDS`;
 /// an event stream being answered is not; a request line or headers past the limits get a
@@ -19,8 +23,10 @@ import TetherTestSupport
     // and would be counted as idling.
     @Test func anIdleConnectionIsClosed() async throws {
         try await withLiveServer(configuration: Self.configuration(idleTimeout: .seconds(3))) { server, _ in
+            let opened = ContinuousClock.now
             let silent = try await offThePool { try RawConnection(port: server.port) }
             #expect(await offThePool { silent.isClosedByServer() }, "a connection that never sends a request")
+            #expect(ContinuousClock.now - opened >= .milliseconds(2500), "closed for idling, not at once")
 
             let done = try await offThePool { try RawConnection(port: server.port) }
             done.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -31,6 +37,7 @@ import TetherTestSupport
 
     @Test func aHeadTricklingInAByteAtATimeIsClosed() async throws {
         try await withLiveServer(configuration: Self.configuration(idleTimeout: .seconds(3))) { server, _ in
+            let opened = ContinuousClock.now
             let connection = try await offThePool { try RawConnection(port: server.port) }
             // A slow-loris client: one byte of a never-ending header every 50 ms, so the
             // connection is never silent for long. The loop ends when the server closes the
@@ -45,6 +52,40 @@ import TetherTestSupport
                 return false
             }
             #expect(closed, "the head never completed, so the connection counts as idle")
+            #expect(ContinuousClock.now - opened >= .milliseconds(2500), "closed for its slow head, not at once")
+        }
+    }
+
+    @Test func aBodyTricklingInIsCutOffAtTheDeadline() async throws {
+        try await withLiveServer(configuration: Self.configuration(idleTimeout: .seconds(3))) { server, _ in
+            let opened = ContinuousClock.now
+            let connection = try await offThePool { try RawConnection(port: server.port) }
+            // Each byte comes well within the idle timeout; the body as a whole does not.
+            let closed = await offThePool { () -> Bool in
+                let head = "POST /runs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                guard connection.send(head) else { return true }
+                for _ in 0..<1200 {
+                    if !connection.send(" ") { return true }
+                    var poll = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
+                    if Glibc.poll(&poll, 1, 50) > 0 { return connection.isClosedByServer() }
+                }
+                return false
+            }
+            #expect(closed, "a body must arrive whole within the timeout of its head")
+            #expect(ContinuousClock.now - opened >= .milliseconds(2500))
+            #expect(try await server.get("/healthz").status == .ok)
+        }
+    }
+
+    @Test func aBadRequestPipelinedAfterAGoodOneIsAnsweredAfterIt() async throws {
+        try await withLiveServer(configuration: Self.configuration(idleTimeout: .seconds(60))) { server, _ in
+            let connection = try await offThePool { try RawConnection(port: server.port) }
+            connection.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\nGET / HTTP/1.1\r\nBad Header\r\n\r\n")
+            let first = try #require(await offThePool { connection.readResponse() })
+            #expect(first.hasPrefix("HTTP/1.1 200 "), "the good request's answer comes first: \(first.prefix(60))")
+            let second = try #require(await offThePool { connection.readResponse() })
+            #expect(second.hasPrefix("HTTP/1.1 400 ") && second.contains(#""code":"bad_request""#))
+            #expect(await offThePool { connection.isClosedByServer() }, "nothing after the error's answer")
         }
     }
 
@@ -114,7 +155,8 @@ import TetherTestSupport
     }
 
     @Test(arguments: [
-        "HELLO\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET /\u{01} HTTP/1.1\r\nHost: localhost\r\n\r\n", "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+        "HELLO\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET / HTTP/2.0\r\n\r\n", "GET / HTTP/0.9\r\n\r\n",
+        "GET /\u{01} HTTP/1.1\r\nHost: localhost\r\n\r\n", "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
     ])
     func bytesThatAreNotHTTPAreAJSON400(request: String) async throws {
         try await withLiveServer(configuration: Self.configuration(idleTimeout: .seconds(60))) { server, _ in
@@ -124,6 +166,7 @@ import TetherTestSupport
             #expect(response.hasPrefix("HTTP/1.1 400 "), "\(response.prefix(80))")
             #expect(response.contains(#""code":"bad_request""#))
             #expect(response.lowercased().contains("x-content-type-options: nosniff"))
+            #expect(await offThePool { connection.isClosedByServer() }, "one answer, then the end")
             #expect(try await server.get("/healthz").status == .ok)
         }
     }

@@ -19,10 +19,10 @@ enum HTTP1Connections {
     /// that has no request in progress, and one whose request head has not arrived whole
     /// (a header trickling in a byte at a time) once that long has passed since it opened or
     /// last finished a response; it never cuts a response being written, such as an event
-    /// stream.
+    /// stream. ``RequestReadDeadline`` gives a request's body the same time to arrive whole.
     static func configuration(idleTimeout: Duration) -> HTTP1Channel.Configuration {
         HTTP1Channel.Configuration(
-            additionalChannelHandlers: [Installer()],
+            additionalChannelHandlers: [Installer(requestReadTimeout: TimeAmount(idleTimeout))],
             idleTimeout: TimeAmount(idleTimeout),
             httpDecoderConfiguration: .init(
                 maxHeaderFieldSize: maxFieldBytes,
@@ -37,11 +37,18 @@ enum HTTP1Connections {
     final class Installer: ChannelInboundHandler, RemovableChannelHandler {
         typealias InboundIn = HTTPRequestPart
 
+        let requestReadTimeout: TimeAmount
+
+        init(requestReadTimeout: TimeAmount) {
+            self.requestReadTimeout = requestReadTimeout
+        }
+
         func handlerAdded(context: ChannelHandlerContext) {
             let pipeline = context.pipeline.syncOperations
             if let codec = try? pipeline.handler(type: HTTP1ToHTTPServerCodec.self) {
                 try? pipeline.addHandler(ParserErrorResponder(), position: .before(codec))
                 try? pipeline.addHandler(HTTP10CloseHandler(), position: .before(codec))
+                try? pipeline.addHandler(RequestReadDeadline(timeout: requestReadTimeout), position: .before(codec))
             }
             pipeline.removeHandler(context: context, promise: nil)
         }
