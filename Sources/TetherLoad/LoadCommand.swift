@@ -49,7 +49,7 @@ struct TetherLoad: AsyncParsableCommand {
             )
             background.addTask { await server.sample() }
             var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(60), read: .seconds(900)))
-            configuration.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: 50_000)
+            configuration.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: 4_000)
             let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             do {
                 let report = try await Load(http: http, base: "http://127.0.0.1:\(server.port)", stub: stub, server: server, options: self).run()
@@ -84,8 +84,11 @@ struct Load {
         let started = try await startRuns(agent: "load-call", numbers: Array(0..<options.runs))
         let subscribing = Task { try await subscribe(to: started.ids, count: options.subscribers) }
 
-        // Every call in flight at the stub at once (or answered already, if the delay is short).
-        while stub.counts.withLock({ $0.inFlight + $0.answered }) < options.runs {
+        // Every call in flight at the stub at once (or answered already, if the delay is
+        // short), or as many as arrive within the delay and a minute: runs whose call never
+        // reaches the stub fail, and are counted below.
+        let arrivalDeadline = clock.now + .seconds(options.llmDelaySeconds + 60)
+        while stub.counts.withLock({ $0.inFlight + $0.answered }) < options.runs, clock.now < arrivalDeadline {
             try await Task.sleep(for: .milliseconds(10))
         }
         let loadedRSS = server.currentRSSKiB
@@ -101,12 +104,13 @@ struct Load {
         let succeeded = try await count(agent: "load-call", status: "succeeded")
         let stopped = try await count(agent: "load-call", status: "stopped")
         let failed = try await count(agent: "load-call", status: "failed")
+        let firstError = try await get("/runs?agent=load-call&status=failed&limit=1")["runs"]?.arrayValue?.first?["error"]?.stringValue
         let perRun = Double(loadedRSS - baselineRSS) / Double(options.runs + options.waiting)
         let fanOut = try await fanOut()
         return """
             tether-load: \(options.runs) one-call runs, \(options.waiting) waiting runs, \(options.subscribers) subscribers, LLM delay \(options.llmDelaySeconds) s
             runs in flight (LLM calls held at once at the stub):  \(stub.counts.withLock { $0.peakInFlight }) of \(options.runs)
-            outcome of the one-call runs:                         \(succeeded) succeeded, \(stopped) stopped, \(failed) failed
+            outcome of the one-call runs:                         \(succeeded) succeeded, \(stopped) stopped, \(failed) failed\(firstError.map { " (first error: \($0))" } ?? "")
             run starts:                                           \(String(format: "%.0f", started.perSecond)) /s (\(options.runs) POST /runs in \(String(format: "%.2f", started.seconds)) s)
             events delivered to subscribers:                      \(delivered.events) in \(String(format: "%.2f", delivered.seconds)) s (\(String(format: "%.0f", Double(delivered.events) / max(delivered.seconds, 0.001))) /s)
             stop of a run in a wait, request → stopped:           \(Stats(waitToStopped))
@@ -144,18 +148,21 @@ struct Load {
         )
     }
 
-    /// Starts one run of `agent` per number, all at once.
+    /// Starts one run of `agent` per number, as fast as the server takes them: at most
+    /// ``startConcurrency`` requests at once, each on a connection of its own (a connection
+    /// is an open file, and this process also holds the stub's end of every LLM call).
     func startRuns(agent: String, numbers: [Int]) async throws -> (ids: [String], seconds: Double, perSecond: Double) {
         let start = clock.now
         let ids = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            var ids = Array(repeating: "", count: numbers.count)
             for (index, number) in numbers.enumerated() {
+                if index >= Self.startConcurrency, let (done, id) = try await group.next() { ids[done] = id }
                 group.addTask {
                     let body = try await post("/runs", json: #"{"agent": "\#(agent)", "input": {"n": \#(number)}}"#, expect: 202)
                     guard let id = body["runId"]?.stringValue else { throw LoadError("POST /runs gave no runId") }
                     return (index, id)
                 }
             }
-            var ids = Array(repeating: "", count: numbers.count)
             for try await (index, id) in group { ids[index] = id }
             return ids
         }
@@ -252,6 +259,8 @@ struct Load {
         let response = try await http.execute(HTTPClientRequest(url: base + path), timeout: .seconds(60))
         return try JSONValue.parse(String(buffer: try await response.body.collect(upTo: 16 << 20)))
     }
+
+    static let startConcurrency = 512
 
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18

@@ -95,6 +95,7 @@ public final class SQLiteRunStore: RunStore {
                 sql: "SELECT \(Self.columns) FROM runs WHERE root_run_id = ? ORDER BY depth, created_at, id",
                 arguments: [root.rawValue]
             )
+            .decodedRunRecords
         }
         .compactMap(readable)
         .sortedParentsFirst()
@@ -122,7 +123,7 @@ public final class SQLiteRunStore: RunStore {
         let sql = "SELECT \(Self.columns) FROM runs \(filter) ORDER BY created_at DESC, id DESC LIMIT ?"
         let bound = arguments
         return try await database.pool.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: bound)
+            try Row.fetchAll(db, sql: sql, arguments: bound).decodedRunRecords
         }
         .compactMap(readable)
     }
@@ -134,6 +135,7 @@ public final class SQLiteRunStore: RunStore {
                 sql: "SELECT \(Self.columns) FROM runs WHERE status IN ('running', 'stopping') ORDER BY depth DESC, created_at",
                 arguments: []
             )
+            .decodedRunRecords
         }
         .compactMap(readable)
     }

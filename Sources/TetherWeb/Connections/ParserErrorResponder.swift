@@ -90,7 +90,7 @@ final class ParserErrorResponder: ChannelDuplexHandler, RemovableChannelHandler 
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         // Closing the output (not the whole connection) sends the answer and then an end of
         // file, with no reset that could throw the answer away before the client reads it.
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             context.close(mode: .output, promise: nil)
         }
     }
