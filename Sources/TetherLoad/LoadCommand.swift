@@ -93,7 +93,8 @@ struct Load {
         }
         let loadedRSS = server.currentRSSKiB
         let stopCount = Int(Double(options.runs) * options.stopShare)
-        async let inFlightStops = stop(Array(started.ids.prefix(stopCount)), numbers: Array(0..<stopCount))
+        // The runs started last: their calls are surely still in flight.
+        async let inFlightStops = stop(Array(started.ids.suffix(stopCount)), numbers: Array((options.runs - stopCount)..<options.runs))
         async let waitStops = stop(waitIDs, numbers: nil)
         let (answerToStopped, waitToStopped) = try await (inFlightStops, waitStops)
 
