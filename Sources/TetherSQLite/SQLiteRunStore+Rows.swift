@@ -15,22 +15,25 @@ extension SQLiteRunStore {
         ]
     }
 
-    /// Each row's record, or why it cannot be read, decoded inside the read: rows are not
-    /// `Sendable`, and a read whose result is not `Sendable` would resolve to GRDB's blocking
-    /// `read`, which blocks a thread of the cooperative pool (under load, every one of them:
-    /// the process stops).
-    static func records(_ rows: [Row]) -> [Result<RunRecord, UnreadableRecord>] {
-        rows.map { row in Result { () throws(UnreadableRecord) in try record(row) } }
-    }
-
-    /// The record, or `nil` (with a log line) when it cannot be read: a list or a tree skips
-    /// it rather than failing whole.
-    func readable(_ decoded: Result<RunRecord, UnreadableRecord>) -> RunRecord? {
-        switch decoded {
-        case .success(let record): return record
-        case .failure(let error):
-            logger.warning("skipped a run record that cannot be read", metadata: ["error": "\(error)"])
-            return nil
+    /// The records the query selects, skipping (with a log line) any that cannot be read, so
+    /// that a list or a tree does not fail whole.
+    ///
+    /// Rows are decoded inside the read: rows are not `Sendable`, and a read whose result is
+    /// not resolves to GRDB's blocking `read`, which blocks a thread of the cooperative pool
+    /// (under load every one of them, and the process stops).
+    func records(sql: String, arguments: StatementArguments) async throws -> [RunRecord] {
+        try await database.pool.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                Result { () throws(UnreadableRecord) in try Self.record(row) }
+            }
+        }
+        .compactMap { decoded in
+            switch decoded {
+            case .success(let record): return record
+            case .failure(let error):
+                logger.warning("skipped a run record that cannot be read", metadata: ["error": "\(error)"])
+                return nil
+            }
         }
     }
 
@@ -122,9 +125,4 @@ public enum SQLiteStoreError: Error, Sendable, CustomStringConvertible {
         case .corrupt(let reason): "the database holds a value Tether cannot read: \(reason)"
         }
     }
-}
-
-extension [Row] {
-    /// ``SQLiteRunStore/records(_:)`` of these rows.
-    var decodedRunRecords: [Result<RunRecord, UnreadableRecord>] { SQLiteRunStore.records(self) }
 }

@@ -89,15 +89,10 @@ public final class SQLiteRunStore: RunStore {
     }
 
     public func runs(inTree root: RunID) async throws -> [RunRecord] {
-        try await database.pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT \(Self.columns) FROM runs WHERE root_run_id = ? ORDER BY depth, created_at, id",
-                arguments: [root.rawValue]
-            )
-            .decodedRunRecords
-        }
-        .compactMap(readable)
+        try await records(
+            sql: "SELECT \(Self.columns) FROM runs WHERE root_run_id = ? ORDER BY depth, created_at, id",
+            arguments: [root.rawValue]
+        )
         .sortedParentsFirst()
     }
 
@@ -121,23 +116,14 @@ public final class SQLiteRunStore: RunStore {
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         _ = arguments.append(contentsOf: [query.limit])
         let sql = "SELECT \(Self.columns) FROM runs \(filter) ORDER BY created_at DESC, id DESC LIMIT ?"
-        let bound = arguments
-        return try await database.pool.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: bound).decodedRunRecords
-        }
-        .compactMap(readable)
+        return try await records(sql: sql, arguments: arguments)
     }
 
     public func unfinishedRuns() async throws -> [RunRecord] {
-        try await database.pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT \(Self.columns) FROM runs WHERE status IN ('running', 'stopping') ORDER BY depth DESC, created_at",
-                arguments: []
-            )
-            .decodedRunRecords
-        }
-        .compactMap(readable)
+        try await records(
+            sql: "SELECT \(Self.columns) FROM runs WHERE status IN ('running', 'stopping') ORDER BY depth DESC, created_at",
+            arguments: []
+        )
     }
 
     public func appendEvents(_ events: [ProgressEvent], tree root: RunID) async throws {

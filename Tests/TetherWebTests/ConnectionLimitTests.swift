@@ -4,10 +4,6 @@ import TetherApp
 import TetherCore
 import TetherTestSupport
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Connections that cannot exhaust the server (issue 13): an idle connection, or one whose
 /// request head trickles in a byte at a time, is closed after `TETHER_IDLE_TIMEOUT_SECONDS`;
 /// an event stream being answered is not; a request line or headers past the limits get a
@@ -40,16 +36,9 @@ import Glibc
             let opened = ContinuousClock.now
             let connection = try await offThePool { try RawConnection(port: server.port) }
             // A slow-loris client: one byte of a never-ending header every 50 ms, so the
-            // connection is never silent for long. The loop ends when the server closes the
-            // connection, or after 60 s as the fail-safe.
-            let closed = await offThePool { () -> Bool in
-                guard connection.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ") else { return true }
-                for _ in 0..<1200 {
-                    if !connection.send("a") { return true }
-                    var poll = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
-                    if Glibc.poll(&poll, 1, 50) > 0 { return connection.isClosedByServer() }
-                }
-                return false
+            // connection is never silent for long.
+            let closed = await offThePool {
+                connection.trickle(after: "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ", byte: "a")
             }
             #expect(closed, "the head never completed, so the connection counts as idle")
             #expect(ContinuousClock.now - opened >= .milliseconds(2500), "closed for its slow head, not at once")
@@ -61,15 +50,11 @@ import Glibc
             let opened = ContinuousClock.now
             let connection = try await offThePool { try RawConnection(port: server.port) }
             // Each byte comes well within the idle timeout; the body as a whole does not.
-            let closed = await offThePool { () -> Bool in
-                let head = "POST /runs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
-                guard connection.send(head) else { return true }
-                for _ in 0..<1200 {
-                    if !connection.send(" ") { return true }
-                    var poll = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
-                    if Glibc.poll(&poll, 1, 50) > 0 { return connection.isClosedByServer() }
-                }
-                return false
+            let closed = await offThePool {
+                connection.trickle(
+                    after: "POST /runs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+                    byte: " "
+                )
             }
             #expect(closed, "a body must arrive whole within the timeout of its head")
             #expect(ContinuousClock.now - opened >= .milliseconds(2500))

@@ -82,6 +82,19 @@ final class RawConnection: @unchecked Sendable {
         return nil
     }
 
+    /// Sends `start`, then `byte` every 50 ms (a client trickling its request) until the
+    /// server answers or closes; whether it closed the connection. After 60 s, the fail-safe,
+    /// `false`.
+    func trickle(after start: String, byte: String) -> Bool {
+        guard send(start) else { return true }
+        for _ in 0..<1200 {
+            if !send(byte) { return true }
+            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&ready, 1, 50) > 0 { return isClosedByServer() }
+        }
+        return false
+    }
+
     /// Whether the server closed the connection within the receive timeout: a read returns
     /// end of file, or a reset (a server that closes with bytes of ours still unread resets).
     func isClosedByServer() -> Bool {
