@@ -5,7 +5,7 @@
 // 1. The boundary check's cost, in ns per call: `Tools.enter` with a token bound through
 //    `@TaskLocal`, as every tool runs it on entry.
 // 2. Events per second through one tree's log, fanned out to 1, 100 and 1,000 subscribers
-//    (memory store; each subscriber receives every event).
+//    (memory store; each subscriber receives every event, in batches as the SSE stream does).
 // 3. Events persisted per second to SQLite (WAL, in a temporary folder) by one tree's log,
 //    with 0, 10 and 100 subscribers reading along.
 import Foundation
@@ -69,7 +69,7 @@ func benchmarkFanOut(
         for _ in 0..<subscribers {
             group.addTask {
                 var count = 0
-                for try await _ in hub.events(ofTree: root) { count += 1 }
+                for try await batch in hub.eventBatches(ofTree: root) { count += batch.count }
                 return count
             }
         }

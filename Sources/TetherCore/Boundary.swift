@@ -16,7 +16,8 @@ public enum Boundary: String, Sendable, Codable, CaseIterable {
 /// - **The tokens.** A boundary asks the run's own token, which the runtime also binds to
 ///   the run's task tree (``CancelToken/current``), so code far from the tools can ask it
 ///   too. A different token that agent code bound around a section counts as well: either
-///   stops the boundary. The check is one atomic load and one task-local read.
+///   stops the boundary. The check is one atomic load (the gate's flags, which the run's
+///   token sets when it stops) and one task-local read.
 /// - **The entry check.** ``enter(_:)`` runs first in every tool but `log`: after the run's
 ///   `run` method ended it throws ``ToolsClosed``; once a stop was requested it throws
 ///   ``AgentStopped`` and the tool does nothing observable. Work already past its entry (an
@@ -28,24 +29,43 @@ public enum Boundary: String, Sendable, Codable, CaseIterable {
 public final class BoundaryGate: Sendable {
     /// The run's own token.
     public let token: CancelToken
-    private let closed = Atomic<Bool>(false)
+    /// ``closedFlag`` and ``stoppedFlag``, so that the entry check loads one atomic.
+    private let flags = Atomic<UInt8>(0)
     private let firstStopped = Mutex<Boundary?>(nil)
+
+    private static let closedFlag: UInt8 = 1
+    /// Set by a handler on ``token``, which runs inside `requestStop()`, so it is set before
+    /// the stop request returns (and inside whatever lock the caller holds).
+    private static let stoppedFlag: UInt8 = 2
 
     public init(token: CancelToken) {
         self.token = token
+        _ = token.onStop { [weak self] in
+            self?.flags.bitwiseOr(Self.stoppedFlag, ordering: .releasing)
+        }
     }
 
     /// Whether a stop was requested for the run, or for a token the task bound.
     public var isStopRequested: Bool {
-        token.isStopRequested || CancelToken.current.map { $0 !== token && $0.isStopRequested } == true
+        flags.load(ordering: .acquiring) & Self.stoppedFlag != 0 || isBoundTokenStopped
+    }
+
+    /// Whether agent code bound a token of its own around the current section, and it stopped.
+    private var isBoundTokenStopped: Bool {
+        guard let bound = CancelToken.current, bound !== token else { return false }
+        return bound.isStopRequested
     }
 
     /// The entry check every boundary shares.
     /// - Throws: ``ToolsClosed`` once ``close()`` was called, ``AgentStopped`` once a stop
     ///   was requested.
     public func enter(_ boundary: Boundary) throws {
-        if closed.load(ordering: .acquiring) { throw ToolsClosed(boundary: boundary) }
-        if isStopRequested { throw stopped(at: boundary) }
+        let flags = flags.load(ordering: .acquiring)
+        if flags != 0 {
+            if flags & Self.closedFlag != 0 { throw ToolsClosed(boundary: boundary) }
+            throw stopped(at: boundary)
+        }
+        if isBoundTokenStopped { throw stopped(at: boundary) }
     }
 
     /// Records that `boundary` saw the stop, and returns the error it throws.
@@ -61,7 +81,7 @@ public final class BoundaryGate: Sendable {
 
     /// Ends the run's observable work: every later boundary throws ``ToolsClosed``.
     public func close() {
-        closed.store(true, ordering: .releasing)
+        flags.bitwiseOr(Self.closedFlag, ordering: .releasing)
     }
 
     /// Sleeps for `duration`, waking at once when a stop is requested, and then throws

@@ -50,43 +50,19 @@ extension JSONValue {
 
     /// The value as compact JSON text with sorted keys (stable for logs and tests).
     public var compactJSON: String {
-        switch self {
-        case .null: return "null"
-        case .bool(let value): return value ? "true" : "false"
-        case .number(let value): return Self.format(value)
-        case .string(let value): return Self.quote(value)
-        case .array(let values): return "[" + values.map(\.compactJSON).joined(separator: ",") + "]"
-        case .object(let members):
-            let body = members.keys.sorted().map { Self.quote($0) + ":" + members[$0]!.compactJSON }
-            return "{" + body.joined(separator: ",") + "}"
-        }
+        var writer = JSONWriter(capacity: 64)
+        writer.write(self)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
-    private static func format(_ number: Double) -> String {
-        // JSON has no infinity or NaN: such a number is written as null (see `encode(to:)`).
+    /// A number as JSON and as a person writes it: no needless `.0`. JSON has no infinity or
+    /// NaN: such a number is written as null (see `encode(to:)`).
+    static func format(_ number: Double) -> String {
         guard number.isFinite else { return "null" }
         if number.rounded() == number, abs(number) < 1e15 {
             return String(Int64(number))
         }
         return String(number)
-    }
-
-    private static func quote(_ string: String) -> String {
-        var out = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
 

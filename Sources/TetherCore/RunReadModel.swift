@@ -17,9 +17,9 @@ public protocol RunReadModel: Sendable {
     func listRuns(_ query: RunQuery) async throws -> [RunRecord]
     /// How many runs of `agent` are in flight (roots and children).
     func inFlightCount(agent: String) async throws -> Int
-    /// The tree's events after `seq`: those logged so far, then each new one, ending after
-    /// the tree's last event.
-    func events(ofTree root: RunID, after seq: Int) -> EventFeed
+    /// The tree's events after `seq` in batches: those logged so far, then the new ones as
+    /// they come, ending after the tree's last event.
+    func eventBatches(ofTree root: RunID, after seq: Int) -> EventBatchFeed
     /// At most `limit` of the events the tree has logged after `seq`, in order, without
     /// waiting for more.
     func loggedEvents(ofTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent]
@@ -44,8 +44,8 @@ extension RunReadModel {
         }
     }
 
-    /// The tree's events from the start (see ``events(ofTree:after:)``).
-    public func events(ofTree root: RunID) -> EventFeed {
-        events(ofTree: root, after: 0)
+    /// The tree's events after `seq`, one at a time (see ``eventBatches(ofTree:after:)``).
+    public func events(ofTree root: RunID, after seq: Int = 0) -> EventFeed {
+        EventFeed(eventBatches(ofTree: root, after: seq))
     }
 }

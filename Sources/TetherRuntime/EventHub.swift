@@ -5,15 +5,19 @@ import TetherCore
 /// then live, then the end once the tree has finished.
 public final class EventHub: Sendable {
     private let store: any RunStore
+    private let windowSize: Int
     private let logs = Mutex<[RunID: EventLog]>([:])
 
-    public init(store: any RunStore) {
+    /// - Parameter windowSize: how many of its latest events each live tree keeps in memory
+    ///   (``EventLog/windowSize``).
+    public init(store: any RunStore, windowSize: Int = EventLog.defaultWindowSize) {
         self.store = store
+        self.windowSize = windowSize
     }
 
     /// Opens the log of a new tree.
     package func open(root: RunID) -> EventLog {
-        let log = EventLog(rootID: root, store: store)
+        let log = EventLog(rootID: root, store: store, windowSize: windowSize)
         logs.withLock { $0[root] = log }
         return log
     }
@@ -28,19 +32,27 @@ public final class EventHub: Sendable {
         logs.withLock { $0[root] }
     }
 
-    /// The events of the tree rooted at `root` with `seq` greater than `seq`: first those
-    /// already logged, then each new one as it is published, ending after the tree's last
-    /// event. Ends at once for a tree unknown to the store. Each event comes exactly once,
-    /// in order, however many subscribers there are and whenever they attach.
-    public func events(ofTree root: RunID, after seq: Int = 0) -> EventSubscription {
+    /// The events of the tree rooted at `root` with `seq` greater than `seq`, in batches:
+    /// first those already logged, then the new ones as they are published, ending after the
+    /// tree's last event. Ends at once for a tree unknown to the store. Each event comes
+    /// exactly once, in order, however many subscribers there are and whenever they attach.
+    public func eventBatches(ofTree root: RunID, after seq: Int = 0) -> EventSubscription {
         EventSubscription(root: root, after: seq, hub: self, store: store)
+    }
+
+    /// The same events one at a time.
+    public func events(ofTree root: RunID, after seq: Int = 0) -> EventFeed {
+        EventFeed(EventBatchFeed(eventBatches(ofTree: root, after: seq)))
     }
 }
 
-/// The events of one run tree, replayed then live (see ``EventHub/events(ofTree:after:)``).
-/// Iteration ends early, without error, when the iterating task is cancelled.
+/// The events of one run tree in batches, replayed then live (see
+/// ``EventHub/eventBatches(ofTree:after:)``). While the tree is live a batch is what its log's
+/// window holds after the cursor (up to a page); behind the window, and once the tree has
+/// ended, pages come from the store. Iteration ends early, without error, when the iterating
+/// task is cancelled.
 public struct EventSubscription: AsyncSequence, Sendable {
-    public typealias Element = ProgressEvent
+    public typealias Element = [EncodedEvent]
 
     let root: RunID
     let after: Int
@@ -54,51 +66,40 @@ public struct EventSubscription: AsyncSequence, Sendable {
     public struct Iterator: AsyncIteratorProtocol {
         let subscription: EventSubscription
         var cursor: Int
-        var buffer: [ProgressEvent] = []
-        var bufferIndex = 0
         /// Looked up on the first call, so that a log retired meanwhile is read from the store.
-        var source: Source?
-
-        enum Source {
-            case live(EventLog)
-            case stored
-        }
+        var log: EventLog??
 
         static let pageSize = 256
 
-        public mutating func next() async throws -> ProgressEvent? {
-            while true {
-                if bufferIndex < buffer.count {
-                    defer { bufferIndex += 1 }
-                    cursor = buffer[bufferIndex].seq
-                    return buffer[bufferIndex]
-                }
-                if Task.isCancelled { return nil }
-                if source == nil {
-                    source = subscription.hub.log(of: subscription.root).map(Source.live) ?? .stored
-                }
-                switch source! {
-                case .live(let log):
-                    let read = log.read(after: cursor, limit: Self.pageSize)
-                    if !read.events.isEmpty {
-                        buffer = read.events
-                        bufferIndex = 0
-                    } else if read.isEnded {
+        public mutating func next() async throws -> [EncodedEvent]? {
+            while !Task.isCancelled {
+                if log == nil { log = .some(subscription.hub.log(of: subscription.root)) }
+                if let live = log! {
+                    switch live.read(after: cursor, limit: Self.pageSize) {
+                    case .events(let batch):
+                        cursor = batch.last!.seq
+                        return batch
+                    case .evicted:
+                        guard let batch = try await storedPage() else { return nil }
+                        return batch
+                    case .waiting:
+                        await live.waitForPublished(atLeast: cursor + 1)
+                    case .ended:
                         return nil
-                    } else {
-                        await log.waitForPublished(atLeast: cursor + 1)
                     }
-                case .stored:
-                    let page = try await subscription.store.events(
-                        inTree: subscription.root,
-                        after: cursor,
-                        limit: Self.pageSize
-                    )
-                    if page.isEmpty { return nil }
-                    buffer = page
-                    bufferIndex = 0
+                } else {
+                    return try await storedPage()
                 }
             }
+            return nil
+        }
+
+        /// The next page from the store, or `nil` after its last event.
+        private mutating func storedPage() async throws -> [EncodedEvent]? {
+            let page = try await subscription.store.events(inTree: subscription.root, after: cursor, limit: Self.pageSize)
+            guard let last = page.last else { return nil }
+            cursor = last.seq
+            return page.map(EncodedEvent.init)
         }
     }
 }

@@ -13,17 +13,28 @@ import TetherCore
 /// A failed write is final for the tree: nothing more is published, and every later append
 /// throws it, so the run that emits next fails with the reason instead of going on unlogged.
 ///
-/// Subscribers read the shared array at their own cursor: there is no buffer per subscriber,
-/// a slow one only lags, and it never holds up the run or the others.
+/// Each event is encoded once, before it is written, and subscribers share those bytes.
+/// They read a window of the latest durable events at their own cursor: there is no buffer
+/// per subscriber, a slow one only lags, and it never holds up the run or the others. The
+/// window is bounded (``windowSize`` to twice that), so a tree that logs without end holds
+/// a bounded number of events in memory; a reader behind the window reads the store, which
+/// holds every event the window ever did.
 public final class EventLog: Sendable {
     /// The root run of the tree.
     public let rootID: RunID
+    /// How many of the latest events the window keeps at least.
+    public let windowSize: Int
     private let store: any RunStore
     private let now: @Sendable () -> Date
 
+    /// How many events a tree keeps in memory by default (at least; at most twice).
+    public static let defaultWindowSize = 1_024
+
     private struct State {
-        /// Durable events, `published[i].seq == i + 1`.
-        var published: [ProgressEvent] = []
+        /// The latest durable events: `window[i].seq == evicted + i + 1`.
+        var window: [EncodedEvent] = []
+        /// How many durable events left the window (the store still has them).
+        var evicted = 0
         var pending: [ProgressEvent] = []
         var nextSeq = 1
         var isFlushing = false
@@ -53,11 +64,30 @@ public final class EventLog: Sendable {
             isFlushing = true
             return (event, true)
         }
+
+        /// The highest durable `seq`.
+        var publishedCount: Int { evicted + window.count }
+
+        /// Publishes durable events, dropping the oldest once the window holds twice `size`.
+        mutating func publish(_ batch: [EncodedEvent], keeping size: Int) {
+            window.append(contentsOf: batch)
+            guard window.count >= 2 * size else { return }
+            let dropped = window.count - size
+            window.removeFirst(dropped)
+            evicted += dropped
+        }
     }
     private let state = Mutex(State())
 
-    init(rootID: RunID, store: any RunStore, now: @escaping @Sendable () -> Date = Date.init) {
+    init(
+        rootID: RunID,
+        store: any RunStore,
+        windowSize: Int = EventLog.defaultWindowSize,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
+        precondition(windowSize > 0, "an event window holds at least one event")
         self.rootID = rootID
+        self.windowSize = windowSize
         self.store = store
         self.now = now
     }
@@ -140,7 +170,7 @@ public final class EventLog: Sendable {
         if let failure = state.withLock({ $0.failure }) { throw failure }
     }
 
-    /// Writes pending events in batches until none is left.
+    /// Encodes and writes pending events in batches until none is left.
     private func drain() async {
         while true {
             let batch = state.withLock { state -> [ProgressEvent]? in
@@ -152,6 +182,7 @@ public final class EventLog: Sendable {
                 return state.pending
             }
             guard let batch else { return }
+            let encoded = batch.map(EncodedEvent.init)
             do {
                 try await store.appendEvents(batch, tree: rootID)
             } catch {
@@ -165,8 +196,8 @@ public final class EventLog: Sendable {
                 return
             }
             let woken = state.withLock { state in
-                state.published.append(contentsOf: batch)
-                let count = state.published.count
+                state.publish(encoded, keeping: windowSize)
+                let count = state.publishedCount
                 return state.waiters.take { $0 <= count }
             }
             for waiter in woken { waiter.wake() }
@@ -185,18 +216,41 @@ public final class EventLog: Sendable {
     }
 
     /// The highest published `seq` (0 when empty).
-    public var lastSeq: Int { state.withLock { $0.published.count } }
+    public var lastSeq: Int { state.withLock { $0.publishedCount } }
 
-    /// Published events after `seq`, at most `limit`, and whether the log has ended with no
-    /// event after `seq` (closed, or failed).
-    func read(after seq: Int, limit: Int) -> (events: [ProgressEvent], isEnded: Bool) {
+    /// How many events the log holds in memory now (at most twice ``windowSize``).
+    package var windowCount: Int { state.withLock { $0.window.count } }
+
+    /// What ``read(after:limit:)`` found.
+    enum Read {
+        /// Published events after the cursor, in order (never empty).
+        case events([EncodedEvent])
+        /// The events after the cursor left the window: read them from the store.
+        case evicted
+        /// Nothing after the cursor yet (``waitForPublished(atLeast:)``).
+        case waiting
+        /// The log has ended with no event after the cursor (closed, or failed).
+        case ended
+    }
+
+    /// Published events after `seq`, at most `limit`.
+    func read(after seq: Int, limit: Int) -> Read {
         state.withLock { state in
             let start = max(0, seq)
-            guard start < state.published.count else {
-                return ([], state.isClosed || state.failure != nil)
+            guard start >= state.evicted else { return .evicted }
+            guard start < state.publishedCount else {
+                return state.isClosed || state.failure != nil ? .ended : .waiting
             }
-            let end = min(state.published.count, start + limit)
-            return (Array(state.published[start..<end]), false)
+            let first = start - state.evicted
+            let end = min(state.window.count, first + limit)
+            return .events(Array(state.window[first..<end]))
+        }
+    }
+
+    /// The `run.finished` event of run `id`, if it is in the window.
+    func finishedEvent(of id: RunID) -> ProgressEvent? {
+        state.withLock { state in
+            state.window.last { $0.event.kind == .runFinished && $0.event.runID == id }?.event
         }
     }
 
@@ -205,7 +259,7 @@ public final class EventLog: Sendable {
     func waitForPublished(atLeast n: Int) async {
         await WaiterSet<Int>.suspend { waiter in
             state.withLock { state in
-                guard state.published.count < n, !state.isClosed, state.failure == nil else { return nil }
+                guard state.publishedCount < n, !state.isClosed, state.failure == nil else { return nil }
                 return state.waiters.add(waiter, waitingFor: n)
             }
         } unregister: { id in

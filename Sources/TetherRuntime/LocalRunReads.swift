@@ -31,12 +31,20 @@ public struct LocalRunReads: RunReadModel {
         live.all.filter { $0.record.agent == agent && $0.record.status.isInFlight }.count
     }
 
-    public func events(ofTree root: RunID, after seq: Int) -> EventFeed {
-        EventFeed(hub.events(ofTree: root, after: seq))
+    public func eventBatches(ofTree root: RunID, after seq: Int) -> EventBatchFeed {
+        EventBatchFeed(hub.eventBatches(ofTree: root, after: seq))
     }
 
+    /// From the live log's window where it holds them, otherwise from the store (an event is
+    /// published only once it is stored).
     public func loggedEvents(ofTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent] {
-        if let log = hub.log(of: root) { return log.read(after: seq, limit: limit).events }
+        if let log = hub.log(of: root) {
+            switch log.read(after: seq, limit: limit) {
+            case .events(let events): return events.map(\.event)
+            case .waiting, .ended: return []
+            case .evicted: break
+            }
+        }
         return try await store.events(inTree: root, after: seq, limit: limit)
     }
 
@@ -46,9 +54,7 @@ public struct LocalRunReads: RunReadModel {
     }
 
     public func finishedEvent(of id: RunID, inTree root: RunID) async throws -> ProgressEvent? {
-        if let log = hub.log(of: root) {
-            return log.read(after: 0, limit: .max).events.last { $0.kind == .runFinished && $0.runID == id }
-        }
+        if let event = hub.log(of: root)?.finishedEvent(of: id) { return event }
         return try await store.finishedEvent(of: id, inTree: root)
     }
 

@@ -43,6 +43,8 @@ public final class RunSupervisor: Service, Sendable {
     }
 
     var logger: Logger { environment.logger }
+    /// The live logs of the trees in flight (for tests that look at what a log holds).
+    package var eventHub: EventHub { environment.hub }
     var live: LiveRuns { environment.live }
 
     /// The agents this supervisor runs.

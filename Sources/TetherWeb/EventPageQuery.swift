@@ -9,6 +9,9 @@ struct EventPageQuery: Sendable {
     static let defaultLimit = 1_000
     static let maxLimit = 10_000
 
+    /// The first page, of the default size.
+    init() {}
+
     init(_ parameter: (String) -> String?) throws {
         if let text = parameter("after") {
             guard let after = Int(text), after >= 0 else {
@@ -39,5 +42,14 @@ struct EventPageQuery: Sendable {
         }
         let hasMore = events.count > limit
         return (Array(events.prefix(limit)), hasMore)
+    }
+
+    /// The page of the events of `subtree` (a run first, then the runs below it), with the
+    /// path of the next page (`/runs/{id}?after=SEQ&limit=N`) when events follow it.
+    func page(of reads: any RunReadModel, subtree: [RunRecord]) async throws -> (events: [ProgressEvent], next: String?) {
+        guard let record = subtree.first else { return ([], nil) }
+        let page = try await page(of: reads, root: record.rootRunID, members: Set(subtree.map(\.id)))
+        guard page.hasMore, let last = page.events.last else { return (page.events, nil) }
+        return (page.events, "/runs/\(record.id)?" + QueryString.encode([("after", String(last.seq)), ("limit", String(limit))]))
     }
 }

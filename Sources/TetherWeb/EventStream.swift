@@ -21,7 +21,7 @@ struct EventStream {
     let limits: SubscriberLimits
 
     enum Item: Sendable {
-        case event(ProgressEvent)
+        case events([EncodedEvent])
         case keepAlive
         /// The tree's log has ended (after its last event, or because a write failed).
         case ended
@@ -57,41 +57,48 @@ struct EventStream {
                 }
                 // The timer never ends, so the end of the events is marked explicitly: merge()
                 // finishes only when both sides do.
-                let events = chain(reads.events(ofTree: root, after: cursor).map(Item.event), [Item.ended].async)
+                let events = chain(reads.eventBatches(ofTree: root, after: cursor).map(Item.events), [Item.ended].async)
                 let ticks = AsyncTimerSequence(interval: interval, clock: ContinuousClock()).map { _ in Item.keepAlive }
                 loop: for try await item in merge(events, ticks) {
-                    let event: ProgressEvent
+                    let batch: [EncodedEvent]
                     switch item {
                     case .keepAlive:
                         try await writer.write(Frame.keepAlive)
                         continue
                     case .ended:
                         break loop
-                    case .event(let next):
-                        event = next
+                    case .events(let next):
+                        batch = next
                     }
-                    if members.contains(event.runID), let child = event.calledChild { members.insert(child) }
-                    guard members.contains(event.runID) else { continue }
-                    try await writer.write(try Frame.progress(event))
-                    if event.seq > snapshot {
-                        for change in event.statusChanges where members.contains(change.runID) {
-                            // `run.started` only introduces a run the stream has not shown yet,
-                            // with the status it has now (it may already be stopping).
-                            var status = change.status
-                            if event.kind == .runStarted {
-                                guard sent[change.runID] == nil else { continue }
-                                status = try await reads.record(change.runID)?.status ?? status
+                    // The frames of a whole batch go out in one write.
+                    var frames = ByteBuffer()
+                    for encoded in batch {
+                        let event = encoded.event
+                        if members.contains(event.runID), let child = event.calledChild { members.insert(child) }
+                        guard members.contains(event.runID) else { continue }
+                        Frame.appendProgress(encoded, to: &frames)
+                        if event.seq > snapshot {
+                            for change in event.statusChanges where members.contains(change.runID) {
+                                // `run.started` only introduces a run the stream has not shown
+                                // yet, with the status it has now (it may already be stopping).
+                                var status = change.status
+                                if event.kind == .runStarted {
+                                    guard sent[change.runID] == nil else { continue }
+                                    status = try await reads.record(change.runID)?.status ?? status
+                                }
+                                guard sent[change.runID].map({ $0.canChange(to: status) }) ?? true else { continue }
+                                frames.writeImmutableBuffer(Frame.status(change.runID, status))
+                                sent[change.runID] = status
                             }
-                            guard sent[change.runID].map({ $0.canChange(to: status) }) ?? true else { continue }
-                            try await writer.write(Frame.status(change.runID, status))
-                            sent[change.runID] = status
+                        }
+                        if event.runID == id, let outcome = event.outcome {
+                            frames.writeImmutableBuffer(try Frame.done(await completed(outcome)))
+                            try await writer.write(frames)
+                            try await writer.finish(nil)
+                            return
                         }
                     }
-                    if event.runID == id, let outcome = event.outcome {
-                        try await writer.write(try Frame.done(await completed(outcome)))
-                        try await writer.finish(nil)
-                        return
-                    }
+                    if frames.readableBytes > 0 { try await writer.write(frames) }
                 }
                 // The log ended without this run's `run.finished` (a write failed): the record
                 // is all there is to tell, once the run has ended (it fails at its next step).
@@ -154,9 +161,11 @@ enum Frame {
         ByteBuffer(string: "event: status\ndata: {\"runId\":\"\(run)\",\"status\":\"\(status.rawValue)\"}\n\n")
     }
 
-    static func progress(_ event: ProgressEvent) throws -> ByteBuffer {
-        let json = String(decoding: try APIJSON.data(event), as: UTF8.self)
-        return ByteBuffer(string: "id: \(event.seq)\nevent: progress\ndata: \(json)\n\n")
+    /// `progress`, from the JSON the log encoded once for every subscriber.
+    static func appendProgress(_ event: EncodedEvent, to buffer: inout ByteBuffer) {
+        buffer.writeString("id: \(event.seq)\nevent: progress\ndata: ")
+        buffer.writeBytes(event.json)
+        buffer.writeString("\n\n")
     }
 
     /// `done`: `{runId, status, result, error}`, every key present.

@@ -2,26 +2,11 @@ import Foundation
 import Hummingbird
 import TetherCore
 
-/// JSON as the API writes it: dates in RFC 3339 with milliseconds, keys sorted.
+/// JSON as the API writes it (``TetherCore/WireJSON``).
 enum APIJSON {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(timestamp(date))
-        }
-        return encoder
-    }()
+    static func timestamp(_ date: Date) -> String { WireJSON.timestamp(date) }
 
-    /// `2026-11-26T02:23:37.086Z`.
-    static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
-
-    static func data(_ value: some Encodable) throws -> Data {
-        try encoder.encode(value)
-    }
+    static func data(_ value: some Encodable) throws -> Data { try WireJSON.data(value) }
 }
 
 extension Response {

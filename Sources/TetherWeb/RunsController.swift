@@ -61,12 +61,8 @@ struct RunsController {
         let query = try EventPageQuery { parameters[$0[...]].map(String.init) }
         let subtree = try await reads.subtree(of: id)
         guard let record = subtree.first else { throw APIError(.notFound, "no run has the id \(id)") }
-        let page = try await query.page(of: reads, root: record.rootRunID, members: Set(subtree.map(\.id)))
-        var nextEvents: String?
-        if page.hasMore, let last = page.events.last {
-            nextEvents = "/runs/\(id)?" + QueryString.encode([("after", String(last.seq)), ("limit", String(query.limit))])
-        }
-        return RunDetail(record: record, runs: Array(subtree.dropFirst()), events: page.events, nextEvents: nextEvents)
+        let page = try await query.page(of: reads, subtree: subtree)
+        return RunDetail(record: record, runs: Array(subtree.dropFirst()), events: page.events, nextEvents: page.next)
     }
 
     /// `GET /runs/{id}/events` → SSE, from `Last-Event-ID` (which wins) or `?after=`.

@@ -116,3 +116,65 @@ extension EventPagingTests {
         }
     }
 }
+
+/// The bounded window (issue 14): a live tree keeps at most twice
+/// ``TetherRuntime/EventLog/defaultWindowSize`` events in memory however long its log, and
+/// readers behind the window get the older ones from the store, with no gap or repeat.
+extension EventPagingTests {
+    @Test func aLiveTreeOfAHundredThousandEventsHoldsABoundedWindowAndStreamsAndPagesInFull() async throws {
+        let lines = 100_000
+        let released = Condition(false)
+        let endless = AgentDescriptor.closure("endless") { _, tools in
+            for index in 1...lines { try await tools.log("line \(index)") }
+            await released.wait { $0 }
+            return "done"
+        }
+        try await withLiveServer(agents: [endless]) { server, supervisor in
+            let id = try await server.startRun("endless")
+            // Attached from the start, reading along while the lines are logged.
+            let early = Task { try await Self.progressSeqs(server, "/runs/\(id)/events") }
+            _ = try await withTimeout(seconds: 300) {
+                try await supervisor.waitForEvent(inTree: id, where: { $0.seq == lines + 1 })
+            }
+            let log = try #require(supervisor.eventHub.log(of: id), "the tree is still live")
+            #expect(log.lastSeq == lines + 1)
+            #expect(log.windowCount <= 2 * EventLog.defaultWindowSize, "memory held: \(log.windowCount) events")
+
+            // Paged while live: the early pages left the window long ago.
+            var seqs: [Int] = []
+            var next: String? = "/runs/\(id)?limit=10000"
+            while let path = next {
+                let body = try await server.getJSON(path)
+                seqs +=
+                    body["events"]?.arrayValue?.compactMap { event -> Int? in
+                        if case .number(let seq)? = event["seq"] { return Int(seq) }
+                        return nil
+                    } ?? []
+                next = body["nextEvents"]?.stringValue
+            }
+            #expect(seqs == Array(1...(lines + 1)), "every page follows on, none missing")
+
+            // Attached late, from the very start: replayed from the store, then the window.
+            let late = Task { try await Self.progressSeqs(server, "/runs/\(id)/events?after=0") }
+            released.update { $0 = true }
+            let final = try await withTimeout(seconds: 120) { try await supervisor.waitUntilFinished(id) }
+            #expect(final.status == .succeeded)
+            let total = lines + 2
+            for (name, reader) in [("early", early), ("late", late)] {
+                let streamed = try await withTimeout(seconds: 300) { try await reader.value }
+                #expect(streamed.count == total, "\(name) subscriber")
+                #expect(streamed == Array(1...total), "\(name) subscriber: in order, no gap, no repeat")
+            }
+        }
+    }
+
+    /// The `seq` of every `progress` frame of the stream at `path`, read until `done`.
+    static func progressSeqs(_ server: LiveServer, _ path: String) async throws -> [Int] {
+        var reader = SSEReader(try await server.get(path, timeout: .seconds(600)))
+        var seqs: [Int] = []
+        while let frame = try await reader.next(), frame.event != "done" {
+            if frame.event == "progress", let seq = frame.id.flatMap({ Int($0) }) { seqs.append(seq) }
+        }
+        return seqs
+    }
+}

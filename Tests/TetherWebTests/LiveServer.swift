@@ -30,8 +30,15 @@ struct LiveServer: Sendable {
         return try await http.execute(request, timeout: .seconds(60))
     }
 
-    func get(_ path: String) async throws -> HTTPClientResponse {
-        try await http.execute(HTTPClientRequest(url: url(path)), timeout: .seconds(60))
+    func get(_ path: String, timeout: TimeAmount = .seconds(60)) async throws -> HTTPClientResponse {
+        try await http.execute(HTTPClientRequest(url: url(path)), timeout: timeout)
+    }
+
+    /// The JSON body of `GET path`, which must answer `200`.
+    func getJSON(_ path: String) async throws -> JSONValue {
+        let response = try await get(path)
+        #expect(response.status == .ok, "GET \(path)")
+        return try JSONDecoder().decode(JSONValue.self, from: Data(buffer: await response.body.collect(upTo: 64 << 20)))
     }
 
     /// Starts a run through the API and returns its id.

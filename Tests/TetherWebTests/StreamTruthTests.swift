@@ -36,7 +36,7 @@ import TetherTestSupport
         }
         func listRuns(_ query: RunQuery) async throws -> [RunRecord] { try await base.listRuns(query) }
         func inFlightCount(agent: String) async throws -> Int { try await base.inFlightCount(agent: agent) }
-        func events(ofTree root: RunID, after seq: Int) -> EventFeed { base.events(ofTree: root, after: seq) }
+        func eventBatches(ofTree root: RunID, after seq: Int) -> EventBatchFeed { base.eventBatches(ofTree: root, after: seq) }
         func loggedEvents(ofTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent] {
             try await base.loggedEvents(ofTree: root, after: seq, limit: limit)
         }

@@ -129,12 +129,12 @@ struct RunsScreen: Sendable {
         var nextEvents: String? = nil
     }
 
-    /// Reads the run's subtree and its events.
+    /// Reads the run's subtree and the first page of its events (``EventPageQuery``), so a
+    /// long log never loads whole.
     func focusTree(of record: RunRecord) async throws -> FocusTree {
         let subtree = try await reads.subtree(of: record.id)
-        let members = Set(subtree.map(\.id))
-        let events = try await reads.loggedEvents(ofTree: record.rootRunID).filter { members.contains($0.runID) }
-        return FocusTree(subtree: subtree, events: events)
+        let page = try await EventPageQuery().page(of: reads, subtree: subtree.isEmpty ? [record] : subtree)
+        return FocusTree(subtree: subtree.isEmpty ? [record] : subtree, events: page.events, nextEvents: page.next)
     }
 
     func runPanel(_ record: RunRecord, tree given: FocusTree? = nil) async throws -> RunPanel {
@@ -147,7 +147,9 @@ struct RunsScreen: Sendable {
         let (subtree, events) = (tree.subtree, tree.events)
         let depths = Dictionary(uniqueKeysWithValues: subtree.map { ($0.id, $0.depth - record.depth) })
         let statuses = Dictionary(uniqueKeysWithValues: subtree.map { ($0.id, $0.status) })
-        let inFlight = Self.stepsInFlight(events, statuses: statuses)
+        // A step is shown in flight only on the last page: on an earlier one, its end may be
+        // on a later page.
+        let inFlight = tree.nextEvents == nil ? Self.stepsInFlight(events, statuses: statuses) : []
         let rows = events.map { event in
             EventRow(
                 seq: event.seq,
