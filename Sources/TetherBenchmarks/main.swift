@@ -51,8 +51,18 @@ func benchmarkBoundaryCheck() throws {
         }
         bare = min(bare, seconds(elapsed) * 1e9 / Double(iterations))
     }
+    var local = Double.infinity
+    for _ in 0..<5 {
+        let elapsed = CancelToken.$current.withValue(token) {
+            clock.measure {
+                for _ in 0..<iterations where CancelToken.current == nil { preconditionFailure("the token is bound") }
+            }
+        }
+        local = min(local, seconds(elapsed) * 1e9 / Double(iterations))
+    }
     print(String(format: "boundary check (Tools.enter, task-local + run token): %.2f ns/call (best of 5 × %d)", best, iterations))
     print(String(format: "token check alone (CancelToken.checkStop):           %.2f ns/call", bare))
+    print(String(format: "task-local read alone (CancelToken.current):         %.2f ns/call", local))
 }
 
 func benchmarkFanOut(

@@ -69,7 +69,7 @@ public struct EventSubscription: AsyncSequence, Sendable {
         /// Looked up on the first call, so that a log retired meanwhile is read from the store.
         var log: EventLog??
 
-        static let pageSize = 256
+        static let pageSize = 1_024
 
         public mutating func next() async throws -> [EncodedEvent]? {
             while !Task.isCancelled {

@@ -28,7 +28,7 @@ public final class EventLog: Sendable {
     private let now: @Sendable () -> Date
 
     /// How many events a tree keeps in memory by default (at least; at most twice).
-    public static let defaultWindowSize = 1_024
+    public static let defaultWindowSize = 4_096
 
     private struct State {
         /// The latest durable events: `window[i].seq == evicted + i + 1`.

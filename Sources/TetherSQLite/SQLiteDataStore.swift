@@ -23,7 +23,7 @@ public final class SQLiteDataStore: DataStore {
 
     public func setValue(_ value: String, for key: StoreKey) async throws {
         let now = Date().timeIntervalSinceReferenceDate
-        try await database.pool.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO store_entries (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
@@ -35,7 +35,7 @@ public final class SQLiteDataStore: DataStore {
     }
 
     public func deleteValue(for key: StoreKey) async throws -> Bool {
-        try await database.pool.write { db in
+        try await database.write { db in
             try db.execute(sql: "DELETE FROM store_entries WHERE namespace = ? AND key = ?", arguments: [key.namespace, key.key])
             return db.changesCount > 0
         }

@@ -13,9 +13,19 @@ public final class SQLiteDatabase: Sendable {
 
     public static let fileName = "tether.sqlite"
 
+    private let groupCommit: GroupCommit
+
     private init(pool: DatabasePool, path: String) {
         self.pool = pool
         self.path = path
+        groupCommit = GroupCommit(pool: pool)
+    }
+
+    /// Runs `work` in a write transaction shared with the writes that arrive meanwhile
+    /// (``GroupCommit``), and returns its result once that transaction has committed. The
+    /// stores' frequent small writes go through here.
+    public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await groupCommit.write(work)
     }
 
     /// Opens (creating it and its folder if need be) the database in `directory`.

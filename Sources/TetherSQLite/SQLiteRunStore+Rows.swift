@@ -88,9 +88,13 @@ extension SQLiteRunStore {
         seconds.map(Date.init(timeIntervalSinceReferenceDate:))
     }
 
+    /// Stored JSON, read with Tether's own parser (several times faster than `JSONDecoder`,
+    /// which matters for readers catching up on a long log), as deep as Foundation allows.
     static func value(_ text: String) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        try JSONValue.parse(text, limits: storedLimits)
     }
+
+    private static let storedLimits = JSONLimits(depth: 512)
 
     static func json(_ data: [String: JSONValue]) throws -> String {
         JSONValue.object(data).compactJSON

@@ -23,7 +23,7 @@ public final class SQLiteRunStore: RunStore {
         """
 
     public func insertRun(_ record: RunRecord) async throws {
-        try await database.pool.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: Self.arguments(record)
@@ -65,7 +65,7 @@ public final class SQLiteRunStore: RunStore {
     }
 
     public func updateRun(_ record: RunRecord) async throws {
-        try await database.pool.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: """
                     UPDATE runs SET status = ?, started_at = ?, stop_requested_at = ?, finished_at = ?,
@@ -133,7 +133,7 @@ public final class SQLiteRunStore: RunStore {
                 event.at.timeIntervalSinceReferenceDate, event.message, try Self.json(event.data),
             ] as StatementArguments
         }
-        try await database.pool.write { db in
+        try await database.write { db in
             let statement = try db.cachedStatement(
                 sql: "INSERT INTO events (root_run_id, seq, run_id, kind, at, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
             )
