@@ -80,8 +80,7 @@ public struct EventSubscription: AsyncSequence, Sendable {
                         cursor = batch.last!.seq
                         return batch
                     case .evicted:
-                        guard let batch = try await storedPage() else { return nil }
-                        return batch
+                        return try await storedPage()
                     case .waiting:
                         await live.waitForPublished(atLeast: cursor + 1)
                     case .ended:

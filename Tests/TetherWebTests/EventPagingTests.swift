@@ -17,6 +17,14 @@ import TetherTestSupport
         }
     }
 
+    /// The `seq` of each event of a `GET /runs/{id}` body.
+    static func eventSeqs(of body: JSONValue) -> [Int] {
+        body["events"]?.arrayValue?.compactMap { event -> Int? in
+            if case .number(let seq)? = event["seq"] { return Int(seq) }
+            return nil
+        } ?? []
+    }
+
     /// Follows `nextEvents` from `path` to the end; every page's events, in order.
     static func allPages(_ client: some TestClientProtocol, from path: String) async throws -> (pages: Int, seqs: [Int]) {
         var next: String? = path
@@ -26,11 +34,7 @@ import TetherTestSupport
             let response = try await client.execute(uri: path, method: .get)
             #expect(response.status == .ok)
             let body = try response.json()
-            seqs +=
-                body["events"]?.arrayValue?.compactMap { event -> Int? in
-                    if case .number(let seq)? = event["seq"] { return Int(seq) }
-                    return nil
-                } ?? []
+            seqs += Self.eventSeqs(of: body)
             next = body["nextEvents"]?.stringValue
             #expect(response.headers[HTTPField.Name("Link")!] == next.map { "<\($0)>; rel=\"next\"" })
             pages += 1
@@ -145,11 +149,7 @@ extension EventPagingTests {
             var next: String? = "/runs/\(id)?limit=10000"
             while let path = next {
                 let body = try await server.getJSON(path)
-                seqs +=
-                    body["events"]?.arrayValue?.compactMap { event -> Int? in
-                        if case .number(let seq)? = event["seq"] { return Int(seq) }
-                        return nil
-                    } ?? []
+                seqs += Self.eventSeqs(of: body)
                 next = body["nextEvents"]?.stringValue
             }
             #expect(seqs == Array(1...(lines + 1)), "every page follows on, none missing")

@@ -132,9 +132,10 @@ struct RunsScreen: Sendable {
     /// Reads the run's subtree and the first page of its events (``EventPageQuery``), so a
     /// long log never loads whole.
     func focusTree(of record: RunRecord) async throws -> FocusTree {
-        let subtree = try await reads.subtree(of: record.id)
-        let page = try await EventPageQuery().page(of: reads, subtree: subtree.isEmpty ? [record] : subtree)
-        return FocusTree(subtree: subtree.isEmpty ? [record] : subtree, events: page.events, nextEvents: page.next)
+        let read = try await reads.subtree(of: record.id)
+        let subtree = read.isEmpty ? [record] : read
+        let page = try await EventPageQuery().page(of: reads, subtree: subtree)
+        return FocusTree(subtree: subtree, events: page.events, nextEvents: page.next)
     }
 
     func runPanel(_ record: RunRecord, tree given: FocusTree? = nil) async throws -> RunPanel {
