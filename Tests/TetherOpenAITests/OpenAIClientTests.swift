@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Glibc
 import Testing
 import TetherCore
 import TetherOpenAI
@@ -11,12 +12,21 @@ import TetherTestSupport
         timeout: Duration = .seconds(30),
         _ body: (OpenAIClient) async throws -> T
     ) async throws -> T {
+        try await withClient(baseURL: server.baseURL, apiKey: apiKey, timeout: timeout, body)
+    }
+
+    func withClient<T: Sendable>(
+        baseURL: String,
+        apiKey: String? = nil,
+        timeout: Duration = .seconds(30),
+        _ body: (OpenAIClient) async throws -> T
+    ) async throws -> T {
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(2)
         return try await withHTTPClient(configuration: configuration) { http in
             try await body(
                 OpenAIClient(
-                    configuration: OpenAIConfiguration(baseURL: server.baseURL + "/", model: "test-model", apiKey: apiKey, timeout: timeout),
+                    configuration: OpenAIConfiguration(baseURL: baseURL + "/", model: "test-model", apiKey: apiKey, timeout: timeout),
                     httpClient: http
                 )
             )
@@ -52,12 +62,26 @@ import TetherTestSupport
     }
 
     @Test func anUnreachableServerFailsWithAClearError() async throws {
-        let server = try await HeldChatServer.start(holdAnswers: false)
-        await server.shutdown()
-        let error = await #expect(throws: OpenAIError.self) {
-            try await withClient(server) { client in try await client.complete(LLMRequest(prompt: "hi")) }
+        // A port held bound but not listening refuses connections, and no server of a test
+        // running alongside can take it meanwhile (a port merely closed can be reused).
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        #expect(error?.description.contains("could not reach the LLM at http://127.0.0.1:\(server.port)/v1/chat/completions") == true)
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let error = await #expect(throws: OpenAIError.self) {
+            try await withClient(baseURL: "http://127.0.0.1:\(port)/v1") { client in try await client.complete(LLMRequest(prompt: "hi")) }
+        }
+        #expect(
+            error?.description.contains("could not reach the LLM at http://127.0.0.1:\(port)/v1/chat/completions") == true,
+            "\(String(describing: error))"
+        )
     }
 
     /// Proves the server's abort detection works: cancelling the calling task (what a
