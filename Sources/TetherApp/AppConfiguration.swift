@@ -27,8 +27,9 @@ public struct AppConfiguration: Sendable, Hashable {
     public var llmTimeout = Duration.seconds(120)
     public var llmConnectTimeout = Duration.seconds(10)
     public var llmRetries = 2
-    /// Connections to the LLM's host at once: one per call in flight, so calls never queue.
-    public var llmMaxConnections = 10_000
+    /// Connections to the LLM's host at once, one per call in flight; past them a call waits
+    /// its turn (never failing for it) and its run logs that it waits for a connection.
+    public var llmMaxConnections = OpenAIConfiguration.defaultMaxConnections
     public var maxRuns = 64
     public var maxDepth = 8
     public var stopGrace = Duration.seconds(30)

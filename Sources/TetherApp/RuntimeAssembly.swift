@@ -71,7 +71,7 @@ public struct RuntimeAssembly: Sendable {
                 logger: logger
             )
             services.append(clientService)
-            llm = OpenAIClient(configuration: openAI, httpClient: clientService.client)
+            llm = OpenAIClient(configuration: openAI, httpClient: clientService.client, maxConnections: configuration.llmMaxConnections)
         } else {
             llm = SimulatedLLM(latency: configuration.simulatedLatency)
         }

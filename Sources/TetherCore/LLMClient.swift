@@ -9,6 +9,21 @@ public protocol LLMClient: Sendable {
     var defaultModel: String { get }
     /// Sends one chat completion and returns its answer.
     func complete(_ request: LLMRequest) async throws -> LLMResponse
+    /// The same, telling `observer` what happens to the call before its answer. Providers
+    /// with nothing to tell need not implement it.
+    func complete(_ request: LLMRequest, observer: any LLMCallObserver) async throws -> LLMResponse
+}
+
+extension LLMClient {
+    public func complete(_ request: LLMRequest, observer: any LLMCallObserver) async throws -> LLMResponse {
+        try await complete(request)
+    }
+}
+
+/// What a provider reports about a call in flight, before its answer; the run logs it.
+public protocol LLMCallObserver: Sendable {
+    /// The call waits for a connection to the provider: all `limit` are in use by other calls.
+    func waitingForConnection(limit: Int)
 }
 
 /// One chat-completion request.

@@ -11,13 +11,18 @@ public struct OpenAIClient: LLMClient {
     public let provider = "openai"
     public let configuration: OpenAIConfiguration
     let httpClient: HTTPClient
+    /// As many calls in flight as the client has connections (``HTTPClientService/forLLM``);
+    /// the others wait here, and their run says so.
+    let gate: CallGate
 
     /// Answers larger than this fail rather than fill memory.
     static let maxResponseBytes = 16 * 1024 * 1024
 
-    public init(configuration: OpenAIConfiguration, httpClient: HTTPClient) {
+    /// `maxConnections` must be the connection limit `httpClient` was made with.
+    public init(configuration: OpenAIConfiguration, httpClient: HTTPClient, maxConnections: Int = OpenAIConfiguration.defaultMaxConnections) {
         self.configuration = configuration
         self.httpClient = httpClient
+        self.gate = CallGate(limit: maxConnections)
     }
 
     public var defaultModel: String { configuration.model }
@@ -27,10 +32,21 @@ public struct OpenAIClient: LLMClient {
     /// way safe to retry (``OpenAIError/isRetryable``). Never once a stop was requested: a
     /// stop during a backoff throws `AgentStopped` at the `llm` boundary at once.
     public func complete(_ request: LLMRequest) async throws -> LLMResponse {
+        try await complete(request, observer: nil)
+    }
+
+    public func complete(_ request: LLMRequest, observer: any LLMCallObserver) async throws -> LLMResponse {
+        try await complete(request, observer: Optional(observer))
+    }
+
+    func complete(_ request: LLMRequest, observer: (any LLMCallObserver)?) async throws -> LLMResponse {
         var attempt = 0
         while true {
             do {
-                return try await send(request)
+                // Each attempt takes a connection of its own, none is held during a backoff.
+                return try await gate.withPlace(onWait: { observer?.waitingForConnection(limit: gate.limit) }) {
+                    try await send(request)
+                }
             } catch let error as OpenAIError where error.isRetryable && attempt < configuration.retries {
                 try Self.checkStop()
                 let pause = delay(before: attempt + 1, retryAfter: error.retryAfter)

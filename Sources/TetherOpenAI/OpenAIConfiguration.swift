@@ -40,6 +40,10 @@ public struct OpenAIConfiguration: Sendable, Hashable {
         self.retryAfterCap = retryAfterCap
     }
 
+    /// `TETHER_LLM_MAX_CONNECTIONS` when not set: calls in flight at once, each on its own
+    /// HTTP/1.1 connection.
+    public static let defaultMaxConnections = 10_000
+
     /// The endpoint the requests go to.
     public var completionsURL: String {
         var base = baseURL

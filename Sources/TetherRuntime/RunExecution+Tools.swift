@@ -3,7 +3,7 @@ import TetherCore
 
 /// What the run's ``Tools`` do once their boundary check passed: each call is logged as
 /// progress events of the run.
-extension RunExecution: ToolBackend {
+extension RunExecution: ToolBackend, LLMCallObserver {
     var runID: RunID { id }
 
     func complete(_ request: LLMRequest) async throws -> LLMResponse {
@@ -23,7 +23,7 @@ extension RunExecution: ToolBackend {
         let started = clock.now
         let response: LLMResponse
         do {
-            response = try await uncancellable { try await llm.complete(request) }
+            response = try await uncancellable { try await llm.complete(request, observer: self) }
         } catch let stop as AgentStopped {
             // A stop came while the provider waited to retry: the call ends here, unfinished.
             throw stop
@@ -55,6 +55,15 @@ extension RunExecution: ToolBackend {
         }
         try emit(.llmFinished, message, data)
         return response
+    }
+
+    /// The run's log says so, between the call's `llm.started` and its end.
+    func waitingForConnection(limit: Int) {
+        try? emit(
+            .log,
+            "Waiting for a connection to the LLM: all \(limit) are in use by other calls (TETHER_LLM_MAX_CONNECTIONS)",
+            ["waiting": "connection", "limit": .number(Double(limit))]
+        )
     }
 
     func storeValue(for key: StoreKey) async throws -> String? {

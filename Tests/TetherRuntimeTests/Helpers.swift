@@ -11,13 +11,15 @@ import TetherTestSupport
 func withOpenAI<T: Sendable>(
     _ server: HeldChatServer,
     timeout: Duration = .seconds(60),
+    maxConnections: Int = OpenAIConfiguration.defaultMaxConnections,
     _ body: (OpenAIClient) async throws -> T
 ) async throws -> T {
     try await withHTTPClient { http in
         try await body(
             OpenAIClient(
                 configuration: OpenAIConfiguration(baseURL: server.baseURL, model: "test-model", timeout: timeout),
-                httpClient: http
+                httpClient: http,
+                maxConnections: maxConnections
             )
         )
     }

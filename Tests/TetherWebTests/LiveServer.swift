@@ -75,7 +75,12 @@ func withLiveServer<T: Sendable>(
         )
     )
     let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }))
-    return try await withHTTPClient { http in
+    // A server with a short idle timeout closes a kept-alive connection just as the client
+    // may pick it for its next request, which then fails with a reset: such tests open a
+    // connection per request.
+    var client = HTTPClient.Configuration()
+    if configuration.idleTimeout < .seconds(10) { client.maximumUsesPerConnection = 1 }
+    return try await withHTTPClient(configuration: client) { http in
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             try await withTimeout { await bound.wait { $0 != nil } }
