@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "TetherOpenAI", targets: ["TetherOpenAI"]),
         .library(name: "TetherAgents", targets: ["TetherAgents"]),
         .library(name: "TetherSQLite", targets: ["TetherSQLite"]),
+        .library(name: "TetherPostgres", targets: ["TetherPostgres"]),
         .executable(name: "tether", targets: ["TetherCLI"]),
         .executable(name: "tether-bench", targets: ["TetherBenchmarks"]),
         .executable(name: "tether-test-server", targets: ["TetherTestServer"]),
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Statuses, events, the cancel token, the Agent protocol and the tool facade. No I/O.
@@ -50,6 +52,16 @@ let package = Package(
                 "TetherCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Runs, events and the data store in PostgreSQL, shared by several instances.
+        .target(
+            name: "TetherPostgres",
+            dependencies: [
+                "TetherCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The OpenAI-compatible chat-completions client.
         .target(
             name: "TetherOpenAI",
@@ -65,7 +77,7 @@ let package = Package(
         .target(
             name: "TetherApp",
             dependencies: [
-                "TetherCore", "TetherRuntime", "TetherAgents", "TetherOpenAI", "TetherSQLite",
+                "TetherCore", "TetherRuntime", "TetherAgents", "TetherOpenAI", "TetherSQLite", "TetherPostgres",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -119,6 +131,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         // `tether serve` with test agents written in Swift (one that spins ignoring every
@@ -148,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "TetherSQLiteTests",
             dependencies: [
-                "TetherCore", "TetherRuntime", "TetherSQLite", "TetherTestSupport",
+                "TetherCore", "TetherRuntime", "TetherSQLite", "TetherPostgres", "TetherTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

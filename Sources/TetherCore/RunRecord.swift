@@ -19,6 +19,9 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
     public var forced: Bool
     public var result: JSONValue?
     public var error: String?
+    /// The id of the Tether instance that executes the run (`TETHER_INSTANCE_ID`); `nil` for
+    /// runs recorded before instances were.
+    public var instance: String?
 
     public init(
         id: RunID,
@@ -34,7 +37,8 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         finishedAt: Date? = nil,
         forced: Bool = false,
         result: JSONValue? = nil,
-        error: String? = nil
+        error: String? = nil,
+        instance: String? = nil
     ) {
         self.id = id
         self.agent = agent
@@ -50,6 +54,7 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         self.forced = forced
         self.result = result
         self.error = error
+        self.instance = instance
     }
 
     /// Whether this run is the root of its tree.
@@ -77,12 +82,13 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         try container.encode(forced, forKey: .forced)
         try container.encode(result, forKey: .result)
         try container.encode(error, forKey: .error)
+        try container.encode(instance, forKey: .instance)
     }
 
     enum CodingKeys: String, CodingKey {
         case id, agent, input, status
         case parentRunID = "parentRunId"
         case rootRunID = "rootRunId"
-        case depth, createdAt, startedAt, stopRequestedAt, finishedAt, forced, result, error
+        case depth, createdAt, startedAt, stopRequestedAt, finishedAt, forced, result, error, instance
     }
 }

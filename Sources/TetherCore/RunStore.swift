@@ -43,6 +43,23 @@ extension RunStore {
     }
 }
 
+extension Array where Element == RunRecord {
+    /// Parents before children, each level by creation.
+    public func sortedParentsFirst() -> [RunRecord] {
+        var placed: Set<RunID> = []
+        var result: [RunRecord] = []
+        var remaining = self
+        while !remaining.isEmpty {
+            let ready = remaining.filter { $0.parentRunID.map(placed.contains) ?? true }
+            guard !ready.isEmpty else { return result + remaining }
+            for record in ready { placed.insert(record.id) }
+            result += ready
+            remaining.removeAll { placed.contains($0.id) }
+        }
+        return result
+    }
+}
+
 /// A stored run record the store cannot read back (a row written by hand, a damaged file).
 /// Lists and trees skip such a record; asking for it alone throws this.
 public struct UnreadableRecord: Error, Sendable, Hashable, CustomStringConvertible {

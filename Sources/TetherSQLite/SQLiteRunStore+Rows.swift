@@ -11,7 +11,7 @@ extension SQLiteRunStore {
             record.parentRunID?.rawValue, record.rootRunID.rawValue, record.depth,
             record.createdAt.timeIntervalSinceReferenceDate, record.startedAt?.timeIntervalSinceReferenceDate,
             record.stopRequestedAt?.timeIntervalSinceReferenceDate, record.finishedAt?.timeIntervalSinceReferenceDate,
-            record.forced, record.result?.compactJSON, record.error,
+            record.forced, record.result?.compactJSON, record.error, record.instance,
         ]
     }
 
@@ -66,7 +66,8 @@ extension SQLiteRunStore {
             finishedAt: date(row["finished_at"]),
             forced: row["forced"],
             result: try result.map(value),
-            error: row["error"]
+            error: row["error"],
+            instance: row["instance"]
         )
     }
 
@@ -98,23 +99,6 @@ extension SQLiteRunStore {
 
     static func json(_ data: [String: JSONValue]) throws -> String {
         JSONValue.object(data).compactJSON
-    }
-}
-
-extension Array where Element == RunRecord {
-    /// Parents before children, each level by creation.
-    func sortedParentsFirst() -> [RunRecord] {
-        var placed: Set<RunID> = []
-        var result: [RunRecord] = []
-        var remaining = self
-        while !remaining.isEmpty {
-            let ready = remaining.filter { $0.parentRunID.map(placed.contains) ?? true }
-            guard !ready.isEmpty else { return result + remaining }
-            for record in ready { placed.insert(record.id) }
-            result += ready
-            remaining.removeAll { placed.contains($0.id) }
-        }
-        return result
     }
 }
 

@@ -51,6 +51,9 @@ enum Schema {
                     """
             )
         }
+        migrator.registerMigration("v2: the instance executing each run") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN instance TEXT")
+        }
         return migrator
     }
 }

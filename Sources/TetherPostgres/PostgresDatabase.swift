@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// One PostgreSQL database (`TETHER_DATABASE_URL=postgres://…`) through postgres-nio's
+/// connection pool, migrated when opened.
+///
+/// The pool runs from ``open(url:logger:)`` on, so that start-up can migrate and recover
+/// before the service group runs; as a `Service` it closes the pool at shutdown. Put it in
+/// the group before the run supervisor: services shut down in reverse order, so the
+/// database outlives the runs that write to it.
+public final class PostgresDatabase: Service, Sendable {
+    public let client: PostgresClient
+    let logger: Logger
+    private let pool: Task<Void, Never>
+
+    private init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        self.pool = Task { await client.run() }
+    }
+
+    /// Connects, and brings the schema up to date (several instances starting at once take
+    /// turns: the migrations run under an advisory lock).
+    public static func open(url: String, logger: Logger = Logger(label: "tether.postgres")) async throws -> PostgresDatabase {
+        let database = PostgresDatabase(
+            client: PostgresClient(configuration: try PostgresURL.configuration(url), backgroundLogger: logger),
+            logger: logger
+        )
+        do {
+            try await PostgresSchema.migrate(database.client, logger: logger)
+        } catch {
+            database.close()
+            throw error
+        }
+        return database
+    }
+
+    /// Closes the pool: queries after it fail.
+    public func close() {
+        pool.cancel()
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        close()
+    }
+
+    /// Whether the database answers a query now.
+    public func ping() async -> Bool {
+        (try? await client.query("SELECT 1")) != nil
+    }
+}
+
+/// Reads a `postgres://user:password@host:port/database?sslmode=…` URL.
+enum PostgresURL {
+    static func configuration(_ text: String) throws -> PostgresClient.Configuration {
+        guard let url = URLComponents(string: text), url.scheme == "postgres" || url.scheme == "postgresql",
+            let host = url.host, !host.isEmpty
+        else {
+            throw PostgresStoreError.badURL("expected postgres://user:password@host:port/database, got \(redacted(text))")
+        }
+        let mode = url.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        let tls: PostgresClient.Configuration.TLS
+        switch mode {
+        case "disable": tls = .disable
+        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
+        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+        default: throw PostgresStoreError.badURL("sslmode must be disable, prefer or require, not \(mode)")
+        }
+        let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
+        var configuration = PostgresClient.Configuration(
+            host: host,
+            port: url.port ?? 5432,
+            username: url.user ?? "postgres",
+            password: url.password,
+            database: database.isEmpty ? nil : database,
+            tls: tls
+        )
+        // postgres-nio's default is 20 connections: enough for the store's short queries, one
+        // of which at a time is the stop listener's.
+        configuration.options.maximumConnections = 40
+        return configuration
+    }
+
+    /// The URL without its password, for messages.
+    static func redacted(_ text: String) -> String {
+        guard var url = URLComponents(string: text), url.password != nil else { return text }
+        url.password = "***"
+        return url.string ?? "postgres://…"
+    }
+}
+
+/// Errors of the PostgreSQL stores.
+public enum PostgresStoreError: Error, Sendable, CustomStringConvertible {
+    case badURL(String)
+    case unknownRun(String)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .badURL(let reason): "TETHER_DATABASE_URL cannot be used: \(reason)"
+        case .unknownRun(let id): "no stored run has the id \(id)"
+        case .corrupt(let reason): "the database holds a value Tether cannot read: \(reason)"
+        }
+    }
+}
