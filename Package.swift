@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "TetherPostgres",
             dependencies: [
-                "TetherCore",
+                "TetherCore", "TetherRuntime",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -43,6 +43,14 @@ public struct AppConfiguration: Sendable, Hashable {
     /// How long a connection may sit without a request in progress, or take to send its
     /// request's head, before it is closed (an event stream being answered never times out).
     public var idleTimeout = Duration.seconds(60)
+    /// `postgres://…` to keep runs, events and the data store in PostgreSQL, shared by every
+    /// instance on it; `nil` for SQLite in the data folder.
+    public var databaseURL: String?
+    /// This instance's id among those sharing a database, recorded in each run it executes
+    /// (`nil`: one is generated at start, ``InstanceID/generated()``).
+    public var instanceID: String?
+    /// How long an instance's lease lasts without renewal before the others take over its runs.
+    public var lease = Duration.seconds(10)
 
     public init() {}
 
@@ -69,6 +77,9 @@ public struct AppConfiguration: Sendable, Hashable {
         case maxSubscribersPerRun = "max.subscribers.per.run"
         case maxSubscribers = "max.subscribers"
         case idleTimeoutSeconds = "idle.timeout.seconds"
+        case databaseURL = "database.url"
+        case instanceID = "instance.id"
+        case leaseSeconds = "lease.seconds"
 
         /// `TETHER_SIMULATED_LATENCY_MS`.
         public var environmentVariable: String {
@@ -99,7 +110,7 @@ public struct AppConfiguration: Sendable, Hashable {
     /// Reads the settings from `reader`, whose keys are ``Key``'s raw values.
     public init(reader: ConfigReader) throws(ConfigurationError) {
         func text(_ key: Key) -> String? {
-            let value = reader.string(forKey: key.configKey, isSecret: key == .llmAPIKey || key == .apiToken)
+            let value = reader.string(forKey: key.configKey, isSecret: key == .llmAPIKey || key == .apiToken || key == .databaseURL)
             return value?.isEmpty == true ? nil : value
         }
         func integer(_ key: Key, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
@@ -148,6 +159,19 @@ public struct AppConfiguration: Sendable, Hashable {
         if let limit = try integer(.maxSubscribersPerRun, in: 1...1_000_000) { maxSubscribersPerRun = limit }
         if let limit = try integer(.maxSubscribers, in: 1...1_000_000) { maxSubscribers = limit }
         if let timeout = try seconds(.idleTimeoutSeconds, in: 1...3600) { idleTimeout = timeout }
+        if let url = text(.databaseURL) {
+            guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                throw ConfigurationError(key: .databaseURL, value: url, reason: "must be a postgres:// URL (leave it unset for SQLite)")
+            }
+            databaseURL = url
+        }
+        if let id = text(.instanceID) {
+            guard InstanceID.isValid(id) else {
+                throw ConfigurationError(key: .instanceID, value: id, reason: "must be 1 to 64 letters, digits, '-', '_' or '.'")
+            }
+            instanceID = id
+        }
+        if let lease = try seconds(.leaseSeconds, in: 1...3600) { self.lease = lease }
 
         if llm == .openai {
             guard let base = llmBaseURL else {
@@ -174,6 +198,20 @@ public struct AppConfiguration: Sendable, Hashable {
     }
 }
 
+/// Instance ids (`TETHER_INSTANCE_ID`): short and plain, as they appear in records and logs.
+public enum InstanceID {
+    /// The host name and a random suffix, so that two instances on one host differ.
+    public static func generated() -> String {
+        let host = ProcessInfo.processInfo.hostName.prefix { $0.isLetter || $0.isNumber || $0 == "-" }.prefix(40)
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        return host.isEmpty ? "tether-\(suffix)" : "\(host)-\(suffix)"
+    }
+
+    public static func isValid(_ id: String) -> Bool {
+        (1...64).contains(id.count) && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+    }
+}
+
 /// A setting with a value Tether cannot use.
 public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
     public var key: AppConfiguration.Key
@@ -181,7 +219,7 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
     public var reason: String
 
     public var description: String {
-        let shown = key == .llmAPIKey || key == .apiToken ? "(hidden)" : "'\(value)'"
+        let shown = key == .llmAPIKey || key == .apiToken || key == .databaseURL ? "(hidden)" : "'\(value)'"
         return value.isEmpty
             ? "\(key.environmentVariable) (\(key.flag)) \(reason)"
             : "\(key.environmentVariable) (\(key.flag)) = \(shown) \(reason)"

@@ -4,13 +4,15 @@ import ServiceLifecycle
 import TetherAgents
 import TetherCore
 import TetherOpenAI
+import TetherPostgres
 import TetherRuntime
 import TetherSQLite
 
 /// Where a Tether process keeps runs, events and the data store.
 public enum Storage: Sendable {
-    /// SQLite in `TETHER_DATA_DIR` (the embedded default).
-    case sqlite
+    /// What the settings name: SQLite in `TETHER_DATA_DIR` (the embedded default), or
+    /// PostgreSQL, shared with other instances, when `TETHER_DATABASE_URL` is set.
+    case persistent
     /// Memory only: nothing survives the process (tests, `tether run`).
     case memory
     /// Stores of the caller's (tests that inject faults).
@@ -30,6 +32,8 @@ public struct RuntimeAssembly: Sendable {
     public let dataStore: any DataStore
     /// Whether runs use the simulated provider (the screen says so).
     public let isSimulated: Bool
+    /// The storage, for `GET /healthz`.
+    public let storageHealth: StorageHealth
 
     /// Builds the runtime. Definitions that fail to load are logged and left out; runs the
     /// store holds as still in flight are marked `interrupted` before any new run can start.
@@ -45,13 +49,44 @@ public struct RuntimeAssembly: Sendable {
         logger: Logger
     ) async throws(StartupError) -> RuntimeAssembly {
         var services: [any Service] = []
-        if case .sqlite = storage {
-            // Before anything reads the folder: recovery would mark another server's runs.
-            services.append(try DataFolderLock.acquire(directory: configuration.dataDirectory))
+        let instanceID = configuration.instanceID ?? InstanceID.generated()
+        var cluster: PostgresCluster?
+        let runStore: any RunStore
+        let dataStore: any DataStore
+        let storageHealth: StorageHealth
+        switch storage {
+        case .persistent:
+            if let url = configuration.databaseURL {
+                let database: PostgresDatabase
+                do {
+                    database = try await PostgresDatabase.open(url: url, logger: logger)
+                    let shared = PostgresCluster(database: database, instanceID: instanceID, lease: configuration.lease, logger: logger)
+                    try await shared.register()
+                    cluster = shared
+                } catch {
+                    throw StartupError("the database of TETHER_DATABASE_URL cannot be used: \(String(reflecting: error))")
+                }
+                // First: services shut down in reverse order, and the database goes last.
+                services.append(database)
+                logger.info("storing runs in PostgreSQL as instance \(instanceID)")
+                (runStore, dataStore) = (PostgresRunStore(database: database), PostgresDataStore(database: database))
+                storageHealth = StorageHealth(kind: "postgres") { await database.ping() }
+            } else {
+                // Before anything reads the folder: recovery would mark another server's runs.
+                services.append(try DataFolderLock.acquire(directory: configuration.dataDirectory))
+                (runStore, dataStore) = try openSQLite(configuration: configuration, logger: logger)
+                storageHealth = StorageHealth(kind: "sqlite") { true }
+            }
+        case .memory:
+            (runStore, dataStore) = (MemoryRunStore(), MemoryDataStore())
+            storageHealth = StorageHealth(kind: "memory") { true }
+        case .custom(let runs, let data):
+            (runStore, dataStore) = (runs, data)
+            storageHealth = StorageHealth(kind: "custom") { true }
         }
-        let (runStore, dataStore) = try openStorage(storage, configuration: configuration, logger: logger)
         do {
-            try await RunRecovery(store: runStore, logger: logger).markInterrupted()
+            // On a shared database, only this instance's own leftovers: the others' are alive.
+            try await RunRecovery(store: runStore, logger: logger, instance: cluster == nil ? nil : instanceID).markInterrupted()
         } catch {
             throw StartupError("the runs left by the previous process could not be recovered: \(error)")
         }
@@ -78,43 +113,49 @@ public struct RuntimeAssembly: Sendable {
         if let days = configuration.retentionDays {
             services.append(RetentionService(store: runStore, retention: .seconds(days * 86_400), logger: logger))
         }
+        var supervision = configuration.supervisor
+        supervision.instanceID = instanceID
         let supervisor = RunSupervisor(
-            configuration: configuration.supervisor,
+            configuration: supervision,
             registry: AgentRegistry(swiftAgents + loaded.descriptors),
             runStore: runStore,
             dataStore: dataStore,
             llm: llm,
+            cluster: cluster,
             logger: logger
         )
+        if let cluster { services.append(PostgresClusterService(cluster: cluster, supervisor: supervisor)) }
         return RuntimeAssembly(
             supervisor: supervisor,
             services: services,
             agents: loaded,
             dataStore: dataStore,
-            isSimulated: override == nil && configuration.llm == .simulated
+            isSimulated: override == nil && configuration.llm == .simulated,
+            storageHealth: storageHealth
         )
     }
 
-    private static func openStorage(
-        _ storage: Storage,
-        configuration: AppConfiguration,
-        logger: Logger
-    ) throws(StartupError) -> (any RunStore, any DataStore) {
-        switch storage {
-        case .sqlite:
-            let database: SQLiteDatabase
-            do {
-                database = try SQLiteDatabase.open(directory: configuration.dataDirectory)
-            } catch {
-                throw StartupError(error.description)
-            }
-            logger.info("storing runs in \(database.path)")
-            return (SQLiteRunStore(database: database), SQLiteDataStore(database: database))
-        case .memory:
-            return (MemoryRunStore(), MemoryDataStore())
-        case .custom(let runs, let data):
-            return (runs, data)
+    private static func openSQLite(configuration: AppConfiguration, logger: Logger) throws(StartupError) -> (any RunStore, any DataStore) {
+        let database: SQLiteDatabase
+        do {
+            database = try SQLiteDatabase.open(directory: configuration.dataDirectory)
+        } catch {
+            throw StartupError(error.description)
         }
+        logger.info("storing runs in \(database.path)")
+        return (SQLiteRunStore(database: database), SQLiteDataStore(database: database))
+    }
+}
+
+/// Which storage a process uses, and whether it answers now (`GET /healthz`).
+public struct StorageHealth: Sendable {
+    /// `sqlite`, `postgres`, `memory`.
+    public let kind: String
+    public let check: @Sendable () async -> Bool
+
+    public init(kind: String, check: @escaping @Sendable () async -> Bool) {
+        self.kind = kind
+        self.check = check
     }
 }
 

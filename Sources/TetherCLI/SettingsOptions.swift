@@ -54,6 +54,12 @@ struct SettingsOptions: ParsableArguments {
         help: "Seconds an idle connection, or one still sending its request's head, is kept (TETHER_IDLE_TIMEOUT_SECONDS, default 60)."
     )
     var idleTimeoutSeconds: String?
+    @Option(name: .customLong("database-url"), help: "postgres://… to share one database between instances (TETHER_DATABASE_URL, default SQLite).")
+    var databaseURL: String?
+    @Option(name: .customLong("instance-id"), help: "This instance's id on a shared database (TETHER_INSTANCE_ID, default generated).")
+    var instanceID: String?
+    @Option(name: .customLong("lease-seconds"), help: "Seconds an instance's lease lasts unrenewed (TETHER_LEASE_SECONDS, default 10).")
+    var leaseSeconds: String?
 
     /// The flags given, by setting.
     var given: [AppConfiguration.Key: String] {
@@ -65,7 +71,7 @@ struct SettingsOptions: ParsableArguments {
             (.maxRuns, maxRuns),
             (.maxDepth, maxDepth), (.stopGraceSeconds, stopGraceSeconds), (.cleanupTimeoutSeconds, cleanupTimeoutSeconds), (.apiToken, apiToken),
             (.retentionDays, retentionDays), (.maxSubscribersPerRun, maxSubscribersPerRun), (.maxSubscribers, maxSubscribers),
-            (.idleTimeoutSeconds, idleTimeoutSeconds),
+            (.idleTimeoutSeconds, idleTimeoutSeconds), (.databaseURL, databaseURL), (.instanceID, instanceID), (.leaseSeconds, leaseSeconds),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.compactMap { key, value in value.map { (key, $0) } })
     }

@@ -24,7 +24,8 @@ public final class PostgresDataStore: DataStore {
     }
 
     public func setValue(_ value: String, for key: StoreKey) async throws {
-        try await client.query(
+        try database.checkWritable()
+        try await client.run(
             """
             INSERT INTO store_entries (namespace, key, value, updated_at)
             VALUES (\(key.namespace), \(key.key), \(value), \(Date().timeIntervalSinceReferenceDate))
@@ -35,6 +36,7 @@ public final class PostgresDataStore: DataStore {
     }
 
     public func deleteValue(for key: StoreKey) async throws -> Bool {
+        try database.checkWritable()
         let rows = try await client.query(
             "DELETE FROM store_entries WHERE namespace = \(key.namespace) AND key = \(key.key) RETURNING 1",
             logger: logger

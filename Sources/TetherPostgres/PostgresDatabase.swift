@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// One PostgreSQL database (`TETHER_DATABASE_URL=postgres://…`) through postgres-nio's
 /// connection pool, migrated when opened.
@@ -14,6 +15,7 @@ public final class PostgresDatabase: Service, Sendable {
     public let client: PostgresClient
     let logger: Logger
     private let pool: Task<Void, Never>
+    private let fenced = Atomic<Bool>(false)
 
     private init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -45,6 +47,17 @@ public final class PostgresDatabase: Service, Sendable {
     public func run() async throws {
         try? await gracefulShutdown()
         close()
+    }
+
+    /// Refuses every write from now on: the instance lost its lease, and another has taken
+    /// over its runs, so nothing it still does may land.
+    public func fence() {
+        fenced.store(true, ordering: .sequentiallyConsistent)
+    }
+
+    /// - Throws: ``PostgresStoreError/fenced`` after ``fence()``.
+    func checkWritable() throws {
+        if fenced.load(ordering: .sequentiallyConsistent) { throw PostgresStoreError.fenced }
     }
 
     /// Whether the database answers a query now.
@@ -97,12 +110,30 @@ public enum PostgresStoreError: Error, Sendable, CustomStringConvertible {
     case badURL(String)
     case unknownRun(String)
     case corrupt(String)
+    /// The instance lost its lease: it writes nothing more.
+    case fenced
 
     public var description: String {
         switch self {
         case .badURL(let reason): "TETHER_DATABASE_URL cannot be used: \(reason)"
         case .unknownRun(let id): "no stored run has the id \(id)"
         case .corrupt(let reason): "the database holds a value Tether cannot read: \(reason)"
+        case .fenced: "this instance lost its lease on the database and writes nothing more"
         }
+    }
+}
+
+extension PostgresClient {
+    /// Runs a statement to its end: an error (a duplicate key, say) may come with the rows,
+    /// so they are read even when none is wanted.
+    func run(_ query: PostgresQuery, logger: Logger) async throws {
+        for try await _ in try await self.query(query, logger: logger) {}
+    }
+}
+
+extension PostgresConnection {
+    /// Runs a statement to its end (see `PostgresClient.run`).
+    func run(_ query: PostgresQuery, logger: Logger) async throws {
+        for try await _ in try await self.query(query, logger: logger) {}
     }
 }

@@ -20,8 +20,14 @@ public final class PostgresRunStore: RunStore {
         stop_requested_at, finished_at, forced, result, error, instance
         """
 
+    /// The channel of Tether's notifications (`LISTEN tether`): `tree ROOT SEQ` once a tree's
+    /// events up to `SEQ` are committed, `tree ROOT` once one of its records changed, and
+    /// `stop INSTANCE` once a stop of a run that instance executes is recorded.
+    public static let channel = "tether"
+
     public func insertRun(_ record: RunRecord) async throws {
-        try await client.query(
+        try database.checkWritable()
+        try await client.run(
             """
             INSERT INTO runs (\(unescaped: Self.columns)) VALUES (
                 \(record.id.rawValue), \(record.agent), \(record.input.compactJSON), \(record.status.rawValue),
@@ -35,13 +41,15 @@ public final class PostgresRunStore: RunStore {
     }
 
     public func updateRun(_ record: RunRecord) async throws {
+        try database.checkWritable()
         let rows = try await client.query(
             """
-            UPDATE runs SET status = \(record.status.rawValue), started_at = \(record.startedAt?.timeIntervalSinceReferenceDate),
+            WITH updated AS (UPDATE runs SET status = \(record.status.rawValue), started_at = \(record.startedAt?.timeIntervalSinceReferenceDate),
             stop_requested_at = \(record.stopRequestedAt?.timeIntervalSinceReferenceDate),
             finished_at = \(record.finishedAt?.timeIntervalSinceReferenceDate), forced = \(record.forced),
             result = \(record.result?.compactJSON), error = \(record.error)
-            WHERE id = \(record.id.rawValue) RETURNING id
+            WHERE id = \(record.id.rawValue) RETURNING root_run_id)
+            SELECT pg_notify(\(Self.channel), 'tree ' || root_run_id) FROM updated
             """,
             logger: logger
         )
@@ -96,7 +104,8 @@ public final class PostgresRunStore: RunStore {
     }
 
     public func deleteTrees(finishedBefore date: Date) async throws -> Int {
-        try await client.withTransaction(logger: logger) { connection in
+        try database.checkWritable()
+        return try await client.withTransaction(logger: logger) { connection in
             let rows = try await connection.query(
                 """
                 SELECT id FROM runs AS root
@@ -111,10 +120,10 @@ public final class PostgresRunStore: RunStore {
             var roots: [String] = []
             for try await id in rows.decode(String.self) { roots.append(id) }
             for root in roots {
-                try await connection.query("DELETE FROM events WHERE root_run_id = \(root)", logger: logger)
+                try await connection.run("DELETE FROM events WHERE root_run_id = \(root)", logger: logger)
                 // Children first: they refer to their parents.
-                try await connection.query("DELETE FROM runs WHERE root_run_id = \(root) AND id <> \(root)", logger: logger)
-                try await connection.query("DELETE FROM runs WHERE id = \(root)", logger: logger)
+                try await connection.run("DELETE FROM runs WHERE root_run_id = \(root) AND id <> \(root)", logger: logger)
+                try await connection.run("DELETE FROM runs WHERE id = \(root)", logger: logger)
             }
             return roots.count
         }
@@ -122,7 +131,13 @@ public final class PostgresRunStore: RunStore {
 
     public func appendEvents(_ events: [ProgressEvent], tree root: RunID) async throws {
         guard !events.isEmpty else { return }
-        // One statement for the batch: the columns as arrays, unnested into rows.
+        try database.checkWritable()
+        try await client.run(Self.appending(events, tree: root), logger: logger)
+    }
+
+    /// Inserts a batch of one tree's events in one statement (the columns as arrays,
+    /// unnested into rows), and notifies the tree's new last `seq` on commit.
+    static func appending(_ events: [ProgressEvent], tree root: RunID) -> PostgresQuery {
         var seqs: [Int] = []
         var runs: [String] = []
         var kinds: [String] = []
@@ -137,14 +152,14 @@ public final class PostgresRunStore: RunStore {
             messages.append(event.message)
             data.append(JSONValue.object(event.data).compactJSON)
         }
-        try await client.query(
+        return """
+            WITH inserted AS (
+                INSERT INTO events (root_run_id, seq, run_id, kind, at, message, data)
+                SELECT \(root.rawValue), * FROM unnest(\(seqs)::bigint[], \(runs)::text[], \(kinds)::text[],
+                    \(times)::double precision[], \(messages)::text[], \(data)::text[])
+                RETURNING seq)
+            SELECT pg_notify(\(channel), 'tree ' || \(root.rawValue) || ' ' || max(seq)) FROM inserted
             """
-            INSERT INTO events (root_run_id, seq, run_id, kind, at, message, data)
-            SELECT \(root.rawValue), * FROM unnest(\(seqs)::bigint[], \(runs)::text[], \(kinds)::text[],
-                \(times)::double precision[], \(messages)::text[], \(data)::text[])
-            """,
-            logger: logger
-        )
     }
 
     public func events(inTree root: RunID, after seq: Int, limit: Int) async throws -> [ProgressEvent] {

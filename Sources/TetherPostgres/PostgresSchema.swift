@@ -58,7 +58,28 @@ enum PostgresSchema {
                 )
                 """,
             ]
-        )
+        ),
+        (
+            "v2: stop requests, instances",
+            [
+                """
+                CREATE TABLE stop_requests (
+                    run_id TEXT COLLATE "C" PRIMARY KEY,
+                    instance TEXT NOT NULL,
+                    force BOOLEAN NOT NULL,
+                    requested_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX stop_requests_by_instance ON stop_requests(instance)",
+                """
+                CREATE TABLE instances (
+                    id TEXT PRIMARY KEY,
+                    lease_until TIMESTAMPTZ NOT NULL,
+                    started_at TIMESTAMPTZ NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its transaction, under an advisory
@@ -67,8 +88,8 @@ enum PostgresSchema {
         for (index, migration) in migrations.enumerated() {
             let version = index + 1
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(7365400)", logger: logger)
-                try await connection.query(
+                try await connection.run("SELECT pg_advisory_xact_lock(7365400)", logger: logger)
+                try await connection.run(
                     "CREATE TABLE IF NOT EXISTS tether_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)",
                     logger: logger
                 )
@@ -77,9 +98,9 @@ enum PostgresSchema {
                 for try await _ in applied { seen = true }
                 guard !seen else { return }
                 for statement in migration.sql {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                try await connection.query(
+                try await connection.run(
                     "INSERT INTO tether_migrations (version, name) VALUES (\(version), \(migration.name))",
                     logger: logger
                 )

@@ -6,13 +6,18 @@ import TetherCore
 public final class EventHub: Sendable {
     private let store: any RunStore
     private let windowSize: Int
+    /// Where trees that other instances execute get their word of new events.
+    let cluster: (any RunCluster)?
     private let logs = Mutex<[RunID: EventLog]>([:])
 
-    /// - Parameter windowSize: how many of its latest events each live tree keeps in memory
-    ///   (``EventLog/windowSize``).
-    public init(store: any RunStore, windowSize: Int = EventLog.defaultWindowSize) {
+    /// - Parameters:
+    ///   - windowSize: how many of its latest events each live tree keeps in memory
+    ///     (``EventLog/windowSize``).
+    ///   - cluster: the other instances on the database, whose trees are followed in the store.
+    public init(store: any RunStore, windowSize: Int = EventLog.defaultWindowSize, cluster: (any RunCluster)? = nil) {
         self.store = store
         self.windowSize = windowSize
+        self.cluster = cluster
     }
 
     /// Opens the log of a new tree.
@@ -34,7 +39,8 @@ public final class EventHub: Sendable {
 
     /// The events of the tree rooted at `root` with `seq` greater than `seq`, in batches:
     /// first those already logged, then the new ones as they are published, ending after the
-    /// tree's last event. Ends at once for a tree unknown to the store. Each event comes
+    /// tree's last event. Ends at once for a tree unknown to the store. A tree that another
+    /// instance executes is followed in the store as that instance commits its events. Each event comes
     /// exactly once, in order, however many subscribers there are and whenever they attach.
     public func eventBatches(ofTree root: RunID, after seq: Int = 0) -> EventSubscription {
         EventSubscription(root: root, after: seq, hub: self, store: store)
@@ -93,8 +99,24 @@ public struct EventSubscription: AsyncSequence, Sendable {
             return nil
         }
 
-        /// The next page from the store, or `nil` after its last event.
+        /// The next page from the store, or `nil` after the tree's last event. While another
+        /// instance executes the tree, an empty page waits for its word of new events: the
+        /// tree's end is its root's final record, whose `run.finished` is stored before it.
         private mutating func storedPage() async throws -> [EncodedEvent]? {
+            let store = subscription.store
+            let root = subscription.root
+            while !Task.isCancelled {
+                if let page = try await nextStoredPage() { return page }
+                guard let cluster = subscription.hub.cluster, try await store.run(root)?.status.isInFlight == true else {
+                    // Ended: what was committed before the final record was read.
+                    return try await nextStoredPage()
+                }
+                await cluster.waitForEvents(ofTree: root, after: cursor)
+            }
+            return nil
+        }
+
+        private mutating func nextStoredPage() async throws -> [EncodedEvent]? {
             let page = try await subscription.store.events(inTree: subscription.root, after: cursor, limit: Self.pageSize)
             guard let last = page.last else { return nil }
             cursor = last.seq

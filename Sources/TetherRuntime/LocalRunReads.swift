@@ -1,12 +1,13 @@
 import TetherCore
 
-/// The ``RunReadModel`` of one process: a run in flight is read from its live execution,
-/// its tree's events from the live log while the tree runs, and everything else from the
-/// store.
+/// The ``RunReadModel`` of an instance: a run in flight here is read from its live
+/// execution, its tree's events from the live log while the tree runs, and everything else
+/// from the store, which on a shared database holds what the other instances execute too.
 public struct LocalRunReads: RunReadModel {
     let live: LiveRuns
     let hub: EventHub
     let store: any RunStore
+    let cluster: (any RunCluster)?
 
     public func record(_ id: RunID) async throws -> RunRecord? {
         if let run = live[id] { return run.record }
@@ -64,7 +65,18 @@ public struct LocalRunReads: RunReadModel {
             await run.finished.wait()
             try Task.checkCancellation()
         }
-        guard let record = try await record(id) else { throw SupervisorError.notFound(id) }
+        guard var record = try await record(id) else { throw SupervisorError.notFound(id) }
+        // A run another instance executes: its end is a `run.finished` event there.
+        if let cluster, record.status.isInFlight, live[id] == nil {
+            var seen = try await store.lastSeq(inTree: record.rootRunID)
+            while record.status.isInFlight {
+                await cluster.waitForEvents(ofTree: record.rootRunID, after: seen)
+                try Task.checkCancellation()
+                seen = try await store.lastSeq(inTree: record.rootRunID)
+                guard let current = try await store.run(id) else { throw SupervisorError.notFound(id) }
+                record = current
+            }
+        }
         return record
     }
 

@@ -12,5 +12,10 @@ struct RunEnvironment: Sendable {
     let llm: any LLMClient
     let hub: EventHub
     let live: LiveRuns
+    /// The other instances on the database, if any.
+    let cluster: (any RunCluster)?
     let logger: Logger
+
+    /// The instance recorded in each run.
+    var instanceID: String? { cluster?.instanceID ?? configuration.instanceID }
 }

@@ -22,7 +22,8 @@ extension RunExecution {
             parentRunID: id,
             rootRunID: self.record.rootRunID,
             depth: depth,
-            createdAt: Date()
+            createdAt: Date(),
+            instance: environment.instanceID
         )
         let token = self.token.makeChild()
         let child = RunExecution(record: record, descriptor: descriptor, token: token, log: log, environment: environment)

@@ -30,11 +30,40 @@ extension RunSupervisor {
                 throw .storage(String(describing: error))
             }
             guard let stored else { throw .notFound(id) }
+            if stored.status.isInFlight, let cluster = environment.cluster, let executor = stored.instance,
+                executor != cluster.instanceID
+            {
+                return try await requestRemoteStop(stored, executedBy: executor, cluster: cluster, force: force)
+            }
             throw .runFinished(id, stored.status)
         }
         try await requestStop(target, reason: .requested)
         if force { await forceStop(target) }
         return target.record
+    }
+
+    /// Stops a run another instance executes: the stop is recorded in the database for that
+    /// instance, which stops the run at its next boundary as if asked directly. Returns the
+    /// record as it is about to be (`stopping`).
+    private func requestRemoteStop(
+        _ stored: RunRecord,
+        executedBy executor: String,
+        cluster: any RunCluster,
+        force: Bool
+    ) async throws(SupervisorError) -> RunRecord {
+        do {
+            try await cluster.requestStop(of: stored.id, executedBy: executor, force: force)
+        } catch {
+            throw .storage(String(describing: error))
+        }
+        logger.info("stop requested of another instance's run", metadata: ["run": "\(stored.id)", "instance": "\(executor)"])
+        var record = stored
+        var lifecycle = record.lifecycle
+        if case .markStopping = lifecycle.requestStop(at: Date()) {
+            record.status = lifecycle.status
+            record.stopRequestedAt = lifecycle.stopRequestedAt
+        }
+        return record
     }
 
     /// Marks `target` and its live descendants `stopping`, logs one `stop.requested` naming
@@ -116,7 +145,43 @@ extension RunSupervisor {
                 // It ended meanwhile: nothing to stop.
             }
         }
+        stopped += await stopAllElsewhere(agent: agent, status: status)
         logger.info("bulk stop", metadata: ["runs": "\(stopped.count)", "agent": "\(agent ?? "any")"])
+        return stopped
+    }
+
+    /// The part of ``stopAll(agent:status:)`` that other instances execute: their running
+    /// matches, each tree reached through its highest match, oldest first.
+    private func stopAllElsewhere(agent: String?, status: RunStatus?) async -> [RunID] {
+        guard let cluster = environment.cluster, status == nil || status == .running else { return [] }
+        let running: [RunRecord]
+        do {
+            running = try await environment.runStore.listRuns(RunQuery(status: .running, limit: 100_000, includeChildren: true))
+        } catch {
+            logger.error("bulk stop could not list the other instances' runs", metadata: ["error": "\(error)"])
+            return []
+        }
+        let elsewhere = running.filter { $0.instance != nil && $0.instance != cluster.instanceID && live[$0.id] == nil }
+        let parents = Dictionary(elsewhere.map { ($0.id, $0.parentRunID) }, uniquingKeysWith: { first, _ in first })
+        let matching = elsewhere.filter { agent == nil || $0.agent == agent }
+        let ids = Set(matching.map(\.id))
+        func hasMatchingAncestor(_ record: RunRecord) -> Bool {
+            var next = record.parentRunID
+            while let ancestor = next {
+                if ids.contains(ancestor) { return true }
+                next = parents[ancestor] ?? nil
+            }
+            return false
+        }
+        var stopped: [RunID] = []
+        for record in matching.sorted(by: { $0.createdAt < $1.createdAt }) where !hasMatchingAncestor(record) {
+            do {
+                try await cluster.requestStop(of: record.id, executedBy: record.instance!, force: false)
+                stopped.append(record.id)
+            } catch {
+                logger.error("bulk stop could not record a stop", metadata: ["run": "\(record.id)", "error": "\(error)"])
+            }
+        }
         return stopped
     }
 }

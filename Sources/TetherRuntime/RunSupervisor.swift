@@ -24,10 +24,11 @@ public final class RunSupervisor: Service, Sendable {
         runStore: any RunStore,
         dataStore: any DataStore,
         llm: any LLMClient,
+        cluster: (any RunCluster)? = nil,
         logger: Logger = Logger(label: "tether.supervisor")
     ) {
         let live = LiveRuns()
-        let hub = EventHub(store: runStore)
+        let hub = EventHub(store: runStore, cluster: cluster)
         environment = RunEnvironment(
             configuration: configuration,
             registry: registry,
@@ -36,9 +37,10 @@ public final class RunSupervisor: Service, Sendable {
             llm: llm,
             hub: hub,
             live: live,
+            cluster: cluster,
             logger: logger
         )
-        reads = LocalRunReads(live: live, hub: hub, store: runStore)
+        reads = LocalRunReads(live: live, hub: hub, store: runStore, cluster: cluster)
         (jobs, jobsContinuation) = AsyncStream.makeStream(of: RunExecution.self)
     }
 
@@ -46,6 +48,12 @@ public final class RunSupervisor: Service, Sendable {
     /// The live logs of the trees in flight (for tests that look at what a log holds).
     package var eventHub: EventHub { environment.hub }
     var live: LiveRuns { environment.live }
+
+    /// The other instances on the database, if any.
+    public var cluster: (any RunCluster)? { environment.cluster }
+
+    /// The instance recorded in the runs this supervisor executes.
+    public var instanceID: String? { environment.instanceID }
 
     /// The agents this supervisor runs.
     public var agents: AgentRegistry { environment.registry }
@@ -69,7 +77,7 @@ public final class RunSupervisor: Service, Sendable {
             throw .invalidInput(error.description)
         }
         let id = RunID()
-        let record = RunRecord(id: id, agent: name, input: input, rootRunID: id, createdAt: Date())
+        let record = RunRecord(id: id, agent: name, input: input, rootRunID: id, createdAt: Date(), instance: environment.instanceID)
         let run = RunExecution(
             record: record,
             descriptor: descriptor,

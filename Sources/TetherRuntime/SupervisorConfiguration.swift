@@ -12,16 +12,21 @@ public struct SupervisorConfiguration: Sendable, Hashable {
     /// unwind and run its `cleanup()` before its final record is written anyway
     /// (`TETHER_CLEANUP_TIMEOUT_SECONDS`).
     public var cleanupTimeout: Duration
+    /// The instance recorded in each run (`TETHER_INSTANCE_ID`) when there is no cluster to
+    /// name it.
+    public var instanceID: String?
 
     public init(
         maxRuns: Int = 64,
         maxDepth: Int = 8,
         stopGrace: Duration = .seconds(30),
-        cleanupTimeout: Duration = .seconds(10)
+        cleanupTimeout: Duration = .seconds(10),
+        instanceID: String? = nil
     ) {
         self.maxRuns = maxRuns
         self.maxDepth = maxDepth
         self.stopGrace = stopGrace
         self.cleanupTimeout = cleanupTimeout
+        self.instanceID = instanceID
     }
 }

@@ -19,31 +19,45 @@ public enum TestPostgres {
 
     /// Creates an empty database on the cluster and returns its URL.
     public static func freshDatabase() async throws -> String {
-        guard let clusterURL, var url = URLComponents(string: clusterURL), let host = url.host else {
+        guard let clusterURL, var url = URLComponents(string: clusterURL) else {
             throw TestPostgresError("TETHER_TEST_DATABASE_URL is not set: run the tests through scripts/with-postgres")
         }
         let name = "tether_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
+        try await execute("CREATE DATABASE \(name)", on: clusterURL)
+        url.path = "/\(name)"
+        return url.string!
+    }
+
+    /// Runs one statement on the database at `databaseURL` (a test's, or the cluster's) and
+    /// returns how many rows it answered.
+    @discardableResult
+    public static func execute(_ sql: String, on databaseURL: String) async throws -> Int {
+        guard let url = URLComponents(string: databaseURL), let host = url.host else {
+            throw TestPostgresError("not a database URL: \(databaseURL)")
+        }
+        let logger = Logger(label: "test-postgres") { _ in SwiftLogNoOpLogHandler() }
+        let database = url.path.hasPrefix("/") && url.path.count > 1 ? String(url.path.dropFirst()) : "postgres"
         let connection = try await PostgresConnection.connect(
             configuration: .init(
                 host: host,
                 port: url.port ?? 5432,
                 username: url.user ?? "postgres",
                 password: url.password,
-                database: "postgres",
+                database: database,
                 tls: .disable
             ),
             id: 1,
-            logger: Logger(label: "test-postgres") { _ in SwiftLogNoOpLogHandler() }
+            logger: logger
         )
         do {
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Logger(label: "test-postgres"))
+            var rows = 0
+            for try await _ in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) { rows += 1 }
             try await connection.close()
+            return rows
         } catch {
             try? await connection.close()
             throw error
         }
-        url.path = "/\(name)"
-        return url.string!
     }
 }
 

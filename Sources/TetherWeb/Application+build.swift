@@ -21,7 +21,7 @@ public struct ServerDependencies: Sendable {
     public var onListening: (@Sendable (Int) async -> Void)?
 
     public init(
-        storage: Storage = .sqlite,
+        storage: Storage = .persistent,
         swiftAgents: [AgentDescriptor] = [],
         llm: (any LLMClient)? = nil,
         keepAliveInterval: Duration = .seconds(15),

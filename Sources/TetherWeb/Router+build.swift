@@ -50,7 +50,19 @@ func buildRouter(
     let changes = router.group().add(middleware: CSRFMiddleware(scope: .formTypes))
     let loginForm = router.group().add(middleware: CSRFMiddleware(scope: .urlEncodedForms))
 
-    router.get("healthz") { _, _ in try Response.json(["status": "ok"]) }
+    // The storage is checked too: an instance that cannot reach its database answers 503,
+    // so a load balancer sends nobody there.
+    let storage = runtime.storageHealth
+    let instance = supervisor.instanceID
+    router.get("healthz") { _, _ in
+        let reachable = await storage.check()
+        let body: JSONValue = [
+            "status": reachable ? "ok" : "unavailable",
+            "instance": instance.map(JSONValue.string) ?? .null,
+            "database": ["kind": .string(storage.kind), "ok": .bool(reachable)],
+        ]
+        return try Response.json(body, status: reachable ? .ok : .serviceUnavailable)
+    }
     PagesController(agents: supervisor.agents, reads: reads, screen: screen).addRoutes(to: router)
     LoginController(session: session, renderer: renderer).addRoutes(to: router, forms: loginForm)
     StoreController(dataStore: runtime.dataStore).addRoutes(to: router, negotiation: negotiation)

@@ -22,7 +22,8 @@ import TetherApp
             "TETHER_RETENTION_DAYS": "30", "TETHER_CLEANUP_TIMEOUT_SECONDS": "4",
             "TETHER_MAX_SUBSCRIBERS_PER_RUN": "5", "TETHER_MAX_SUBSCRIBERS": "9",
             "TETHER_LLM_CONNECT_TIMEOUT_SECONDS": "3", "TETHER_LLM_RETRIES": "4", "TETHER_IDLE_TIMEOUT_SECONDS": "2.5",
-            "TETHER_LLM_MAX_CONNECTIONS": "300",
+            "TETHER_LLM_MAX_CONNECTIONS": "300", "TETHER_DATABASE_URL": "postgres://u:p@127.0.0.1:5433/tether",
+            "TETHER_INSTANCE_ID": "web-1", "TETHER_LEASE_SECONDS": "4",
         ]
         #expect(Set(environment.keys) == Set(AppConfiguration.Key.allCases.map(\.environmentVariable)))
         let c = try AppConfiguration(flags: [:], environment: environment)
@@ -35,6 +36,21 @@ import TetherApp
         #expect(c.maxSubscribersPerRun == 5 && c.maxSubscribers == 9)
         #expect(c.llmConnectTimeout == .seconds(3) && c.llmRetries == 4 && c.openAI?.retries == 4)
         #expect(c.idleTimeout == .milliseconds(2500) && c.llmMaxConnections == 300)
+        #expect(c.databaseURL == "postgres://u:p@127.0.0.1:5433/tether" && c.instanceID == "web-1" && c.lease == .seconds(4))
+    }
+
+    @Test func aDatabaseURLOrInstanceIDTetherCannotUseIsRefusedWithoutShowingTheURL() throws {
+        #expect(throws: ConfigurationError.self) {
+            try AppConfiguration(flags: [:], environment: ["TETHER_DATABASE_URL": "mysql://u:secret@h/db"])
+        }
+        do {
+            _ = try AppConfiguration(flags: [:], environment: ["TETHER_DATABASE_URL": "mysql://u:secret@h/db"])
+        } catch {
+            #expect(error.description.contains("TETHER_DATABASE_URL") && !error.description.contains("secret"))
+        }
+        #expect(throws: ConfigurationError.self) { try AppConfiguration(flags: [:], environment: ["TETHER_INSTANCE_ID": "a b"]) }
+        #expect(throws: ConfigurationError.self) { try AppConfiguration(flags: [:], environment: ["TETHER_LEASE_SECONDS": "0"]) }
+        #expect(InstanceID.isValid(InstanceID.generated()))
     }
 
     @Test func aFlagWinsOverItsEnvironmentVariable() throws {

@@ -13,7 +13,10 @@ import TetherWeb
         try await withServer { client, _ in
             let response = try await client.execute(uri: "/healthz", method: .get)
             #expect(response.status == .ok)
-            #expect(try response.json() == ["status": "ok"])
+            let body = try response.json()
+            #expect(body["status"] == "ok")
+            #expect(body["database"] == ["kind": "memory", "ok": true])
+            #expect(body["instance"]?.stringValue?.isEmpty == false, "the instance is named")
         }
     }
 

@@ -1,0 +1,200 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+import TetherCore
+import TetherTestSupport
+
+/// Several real `tether serve` processes on one PostgreSQL database behave as one Tether
+/// (issue 15): a run started on one is watched on another and stopped through a third; a
+/// stop whose notification is lost still arrives; a killed instance's runs are marked
+/// `interrupted` by the others, and their subscribers get their final frames.
+@Suite(.serialized, .enabled(if: TestPostgres.isAvailable, "needs PostgreSQL: run through scripts/with-postgres"))
+struct ClusterTests {
+    static let agents: [String: String] = [
+        "two-calls.json":
+            #"{"name": "two-calls", "steps": [{"llm": "First question", "as": "first"}, {"store_set": "cluster/first", "value": "{{first}}"}, {"llm": "Second question", "as": "second"}, {"return": "{{second}}"}]}"#
+    ]
+
+    /// Instances on one fresh database, all calling `llm`.
+    struct Instances {
+        let database: String
+        let processes: [TetherProcess]
+
+        static func start(_ ids: [String], llm: HeldChatServer, lease: Int = 10) async throws -> Instances {
+            let database = try await TestPostgres.freshDatabase()
+            let agents = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-agents-\(UUID())")
+            try FileManager.default.createDirectory(at: agents, withIntermediateDirectories: true)
+            for (name, text) in ClusterTests.agents {
+                try text.write(to: agents.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            }
+            var processes: [TetherProcess] = []
+            for id in ids {
+                let data = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-data-\(UUID())").path
+                processes.append(
+                    try await TetherProcess.start(
+                        dataDirectory: data,
+                        agentsDirectory: agents.path,
+                        extra: [
+                            "--database-url", database, "--instance-id", id, "--lease-seconds", String(lease), "--llm", "openai",
+                            "--llm-base-url", llm.baseURL, "--llm-model", "test-model",
+                        ]
+                    )
+                )
+            }
+            return Instances(database: database, processes: processes)
+        }
+
+        func stopAll() async {
+            for process in processes { _ = try? await process.terminate() }
+        }
+    }
+
+    func json(_ http: HTTPClient, _ method: HTTPMethod, _ url: String, _ body: String? = nil) async throws -> (Int, JSONValue) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), try JSONValue.parse(String(buffer: bytes)))
+    }
+
+    @Test func aRunStartedOnAIsWatchedOnCAndStoppedThroughB() async throws {
+        let llm = try await HeldChatServer.start(holdAnswers: true)
+        let cluster = try await Instances.start(["a", "b", "c"], llm: llm)
+        let (a, b, c) = (cluster.processes[0], cluster.processes[1], cluster.processes[2])
+        do {
+            try await withHTTPClient { http in
+                let (status, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+                #expect(status == 202)
+                let id = try #require(started["runId"]?.stringValue)
+                let (_, shown) = try await json(http, .GET, c.baseURL + "/runs/\(id)")
+                #expect(shown["instance"] == "a", "the run records the instance executing it: \(shown)")
+                try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
+
+                let stream = try await http.execute(HTTPClientRequest(url: c.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+                try await withTimeout(seconds: 60, "the stream on C") {
+                    var reader = SSEReader(stream)
+                    let opening = try await reader.read { $0.event == "status" }
+                    #expect(opening.last?.json?["status"] == "running")
+
+                    let (stopStatus, stopping) = try await json(http, .POST, b.baseURL + "/runs/\(id)/stop")
+                    #expect(stopStatus == 202)
+                    #expect(stopping["status"] == "stopping")
+                    // A takes the stop in and logs it; C sees it from the database.
+                    let untilStop = try await reader.read { $0.event == "progress" && $0.json?["kind"] == "stop.requested" }
+                    #expect(!untilStop.contains { $0.json?["kind"] == "llm.finished" }, "the call is still in flight")
+                    #expect(llm.state.completedResponses == 0)
+
+                    llm.release(0)
+                    let rest = try await reader.read { $0.event == "done" }
+                    let kinds = rest.ofEvent("progress").compactMap { $0.json?["kind"]?.stringValue }
+                    #expect(kinds.first == "llm.finished", "the call in flight finished: \(kinds)")
+                    #expect(kinds.last == "run.finished")
+                    #expect(!kinds.contains("store"), "the next boundary threw")
+                    #expect(rest.last?.json?["status"] == "stopped")
+                }
+                #expect(llm.state.requests.count == 1, "no second call")
+                #expect(llm.state.completedResponses == 1 && llm.state.abortedRequests == 0)
+                for instance in [a, b, c] {
+                    let (_, record) = try await json(http, .GET, instance.baseURL + "/runs/\(id)")
+                    #expect(record["status"] == "stopped", "\(instance.baseURL)")
+                }
+                let (_, listed) = try await json(http, .GET, b.baseURL + "/runs")
+                #expect(listed["runs"]?.arrayValue?.contains { $0["id"] == .string(id) } == true, "any instance lists it")
+            }
+        } catch {
+            for process in cluster.processes { print("log of \(process.baseURL):\n\(process.log)") }
+            await cluster.stopAll()
+            await llm.shutdown()
+            throw error
+        }
+        await cluster.stopAll()
+        await llm.shutdown()
+    }
+
+    @Test func aStopWhoseNotificationIsLostStillArrives() async throws {
+        let llm = try await HeldChatServer.start(holdAnswers: true)
+        let cluster = try await Instances.start(["a", "b"], llm: llm)
+        let (a, b) = (cluster.processes[0], cluster.processes[1])
+        do {
+            try await withHTTPClient { http in
+                let (_, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+                let id = try #require(started["runId"]?.stringValue)
+                try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
+                // Every listening connection on the database is cut, A's among them; and the
+                // stop below is never notified.
+                let cut = try await TestPostgres.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+                    on: cluster.database
+                )
+                #expect(cut >= 1, "a listener was connected")
+                let stream = try await http.execute(HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+                let frames = try await withTimeout(seconds: 60, "the run's end") {
+                    var reader = SSEReader(stream)
+                    _ = try await reader.read { $0.event == "status" }
+                    // The stop as B records it, but with its notification lost: only the row.
+                    try await TestPostgres.execute(
+                        "INSERT INTO stop_requests (run_id, instance, force, requested_at) VALUES ('\(id)', 'a', false, 0)",
+                        on: cluster.database
+                    )
+                    // A takes the stop in all the same, on its next round of pending stops.
+                    _ = try await reader.read { $0.event == "progress" && $0.json?["kind"] == "stop.requested" }
+                    llm.release(0)
+                    return try await reader.read { $0.event == "done" }
+                }
+                #expect(frames.last?.json?["status"] == "stopped")
+                #expect(llm.state.requests.count == 1, "stopped before its second call")
+            }
+        } catch {
+            for process in cluster.processes { print("log of \(process.baseURL):\n\(process.log)") }
+            await cluster.stopAll()
+            await llm.shutdown()
+            throw error
+        }
+        await cluster.stopAll()
+        await llm.shutdown()
+    }
+
+    @Test func theRunsOfAKilledInstanceAreMarkedInterruptedByTheOthers() async throws {
+        let llm = try await HeldChatServer.start(holdAnswers: true)
+        let lease = 2
+        let cluster = try await Instances.start(["a", "b"], llm: llm, lease: lease)
+        let (a, b) = (cluster.processes[0], cluster.processes[1])
+        do {
+            try await withHTTPClient { http in
+                let (_, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+                let id = try #require(started["runId"]?.stringValue)
+                try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
+                let stream = try await http.execute(HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+                try await withTimeout(seconds: 60, "the run marked interrupted") {
+                    var reader = SSEReader(stream)
+                    _ = try await reader.read { $0.event == "status" }
+                    try await a.kill9()
+                    let killed = ContinuousClock.now
+                    let rest = try await reader.read { $0.event == "done" }
+                    print(
+                        "cluster: a killed instance's run was marked interrupted on another after \(ContinuousClock.now - killed) (lease \(lease) s)"
+                    )
+                    #expect(rest.last?.json?["status"] == "interrupted")
+                    let finished = try #require(rest.ofEvent("progress").last?.json)
+                    #expect(finished["kind"] == "run.finished")
+                    #expect(finished["data"]?["reason"] == "lease")
+                }
+                let (_, record) = try await json(http, .GET, b.baseURL + "/runs/\(id)")
+                #expect(record["status"] == "interrupted")
+            }
+        } catch {
+            for process in cluster.processes { print("log of \(process.baseURL):\n\(process.log)") }
+            await cluster.stopAll()
+            await llm.shutdown()
+            throw error
+        }
+        await cluster.stopAll()
+        await llm.shutdown()
+    }
+}
