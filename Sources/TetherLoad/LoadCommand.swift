@@ -28,8 +28,18 @@ struct TetherLoad: AsyncParsableCommand {
     @Option(help: "Seconds the stub LLM takes to answer each call.") var llmDelaySeconds = 5.0
     @Option(help: "Events the fan-out run logs (after the main load).") var fanOutEvents = 4_000
     @Option(help: "Subscribers of the fan-out run (0: no fan-out phase).") var fanOutSubscribers = 100
+    @Option(
+        help: "A postgres:// URL of an empty database: measure three instances on it (cross-instance stop, live tail) instead."
+    )
+    var databaseURL: String?
+    @Option(help: "Runs stopped across instances (with --database-url).") var clusterStops = 200
+    @Option(help: "Events the tailed run logs, 20 ms apart (with --database-url).") var tailEvents = 500
 
     func run() async throws {
+        if let databaseURL {
+            print(try await ClusterBench(binary: tether, databaseURL: databaseURL, stops: clusterStops, tailEvents: tailEvents).run())
+            return
+        }
         let stub = StubLLM(delay: .milliseconds(Int(llmDelaySeconds * 1000)))
         let stubPort = AsyncStream<Int>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { background in

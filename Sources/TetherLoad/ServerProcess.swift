@@ -20,6 +20,8 @@ final class ServerProcess: Sendable {
             #"{"name": "load-chatty", "description": "Logs each line.", "input": {"lines": "text"}, "steps": [{"each": "input.lines", "as": "line", "do": [{"log": "{{line}}"}]}, {"return": "done"}]}"#,
         "load-wait":
             #"{"name": "load-wait", "description": "Waits an hour.", "input": {"n": "number"}, "steps": [{"wait": 3600}, {"return": "woke"}]}"#,
+        "load-paced":
+            #"{"name": "load-paced", "description": "Logs each line, 20 ms apart.", "input": {"lines": "text"}, "steps": [{"each": "input.lines", "as": "line", "do": [{"log": "{{line}}"}, {"wait": 0.02}]}, {"return": "done"}]}"#,
     ]
 
     init(binary: String, environment extra: [String: String]) async throws {

@@ -1,19 +1,20 @@
+import Crypto
+import Foundation
 import Synchronization
 
 /// What the login cookie holds: not the token itself (no response ever carries it) but a
-/// random value made at start-up that stands for it, checked in constant time. Signing in
-/// again is needed after a restart.
+/// value derived from it that stands for it, checked in constant time.
 struct LoginSession: Sendable {
     let token: String
     let cookieValue: String
 
+    /// The cookie is an HMAC of the token, not the token: every instance sharing the token
+    /// accepts it (behind a load balancer, the login and the next request may reach different
+    /// instances), it says nothing of the token, and changing the token signs everyone out.
     init(token: String) {
         self.token = token
-        var generator = SystemRandomNumberGenerator()
-        cookieValue = (0..<32).map { _ in
-            let byte = UInt8.random(in: 0...255, using: &generator)
-            return String(byte >> 4, radix: 16) + String(byte & 0x0F, radix: 16)
-        }.joined()
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("tether login cookie v1".utf8), using: SymmetricKey(data: Data(token.utf8)))
+        cookieValue = mac.map { String($0 >> 4, radix: 16) + String($0 & 0x0F, radix: 16) }.joined()
     }
 }
 

@@ -1,0 +1,155 @@
+"""Three `tether serve` instances on one PostgreSQL database behind nginx, configured with
+deploy/nginx.conf (the README's), driven in Chromium: a run started through the proxy is
+watched live, stopped through an instance other than the one executing it, and ends gray.
+
+The database comes from the throwaway cluster of scripts/with-postgres (the README's test
+command starts it); without one these tests are skipped, unless TETHER_REQUIRE_POSTGRES=1."""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from conftest import ROOT, STOPPING, TetherServer, wait
+from screen import chip_status, is_disabled, log_seqs, mark_page, page_was_not_reloaded, start_from_form, stop_button
+
+CLUSTER_URL = os.environ.get("TETHER_TEST_DATABASE_URL")
+TOKEN = "cluster-browser-token"
+
+pytestmark = pytest.mark.skipif(
+    not CLUSTER_URL and os.environ.get("TETHER_REQUIRE_POSTGRES") != "1",
+    reason="needs PostgreSQL: run through scripts/with-postgres")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_database():
+    assert CLUSTER_URL, "TETHER_TEST_DATABASE_URL is not set: run through scripts/with-postgres"
+    name = "tether_browser_" + uuid.uuid4().hex
+    subprocess.run(["psql", CLUSTER_URL, "-qc", f"CREATE DATABASE {name}"], check=True)
+    return re.sub(r"/postgres\?", f"/{name}?", CLUSTER_URL)
+
+
+class Nginx:
+    """nginx from Debian's package with deploy/nginx.conf, its ports swapped for the test's."""
+
+    def __init__(self, upstream_ports):
+        self.prefix = tempfile.mkdtemp(prefix="tether-nginx-")
+        os.makedirs(os.path.join(self.prefix, "logs"))
+        config = (ROOT / "deploy" / "nginx.conf").read_text()
+        for default, port in zip(("8081", "8082", "8083"), upstream_ports):
+            config, count = re.subn(rf"server 127\.0\.0\.1:{default};", f"server 127.0.0.1:{port};", config)
+            assert count == 1, f"the upstream on {default} is in the README's configuration"
+        self.port = free_port()
+        config, count = re.subn(r"listen 127\.0\.0\.1:8080;", f"listen 127.0.0.1:{self.port};", config)
+        assert count == 1
+        path = os.path.join(self.prefix, "nginx.conf")
+        Path(path).write_text(config)
+        self.process = subprocess.Popen(["nginx", "-p", self.prefix, "-c", path, "-g", "daemon off;"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.base = f"http://127.0.0.1:{self.port}"
+        # Ready once it answers; the loop ends by itself.
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError("nginx did not start: " + self.process.stdout.read())
+                time.sleep(0.05)
+        raise RuntimeError("nginx did not answer")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        shutil.rmtree(self.prefix, ignore_errors=True)
+
+
+def api(base, method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method)
+    request.add_header("Authorization", f"Bearer {TOKEN}")
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.load(response)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    database = fresh_database()
+    instances = []
+    nginx = None
+    try:
+        for name in ("one", "two", "three"):
+            instances.append(TetherServer(latency_ms=700, grace_seconds=30, extra=(
+                "--database-url", database, "--instance-id", name, "--api-token", TOKEN)))
+        nginx = Nginx([instance.port for instance in instances])
+        yield nginx, instances
+    finally:
+        if nginx:
+            nginx.stop()
+        for instance in instances:
+            instance.stop()
+
+
+def log_in(browser, base):
+    browser.get(base + "/login")
+    browser.find_element(By.ID, "login-token").send_keys(TOKEN)
+    browser.find_element(By.ID, "login-button").click()
+    wait(browser, lambda d: "/login" not in d.current_url, message="logged in")
+
+
+def test_a_run_through_the_proxy_is_watched_live_and_stopped_through_another_instance(cluster, browser):
+    nginx, instances = cluster
+    status, health = api(nginx.base, "GET", "/healthz")
+    assert status == 200 and health["database"] == {"kind": "postgres", "ok": True}
+
+    log_in(browser, nginx.base)
+    run_id = start_from_form(browser, nginx.base, "report", {"topic": "urban beekeeping", "audience": "city councillors"})
+    mark_page(browser)
+    first = len(log_seqs(browser))
+    wait(browser, lambda d: len(log_seqs(d)) >= first + 3, message="the log grows live through the proxy")
+
+    executor = api(nginx.base, "GET", f"/runs/{run_id}")[1]["instance"]
+    other = next(i for i, name in zip(instances, ("one", "two", "three")) if name != executor)
+    status, stopping = api(other.base, "POST", f"/runs/{run_id}/stop")
+    assert status == 202 and stopping["status"] == "stopping"
+
+    wait(browser, lambda d: stop_button(d).text == STOPPING, message="the page shows Stopping…")
+    wait(browser, lambda d: chip_status(d) == "stopped", message="the run ends stopped")
+    assert page_was_not_reloaded(browser), "live through the proxy, without a reload"
+    final = api(nginx.base, "GET", f"/runs/{run_id}")[1]
+    assert final["status"] == "stopped" and final["instance"] == executor
+    wait(browser, lambda d: log_seqs(d) == list(range(1, len(final["events"]) + 1)),
+         message="every event once, in order")
+
+
+def test_the_form_posts_work_through_the_proxy_without_javascript(cluster, browser_without_javascript):
+    nginx, _ = cluster
+    browser = browser_without_javascript
+    log_in(browser, nginx.base)
+    run_id = start_from_form(browser, nginx.base, "report", {"topic": "bees", "audience": "pupils"})
+    wait(browser, lambda d: chip_status(d) == "running" and not is_disabled(stop_button(d)), message="Stop is enabled")
+    # The Stop form posts through nginx: its Host and Origin pass the cross-site checks.
+    wait(browser, lambda d: stop_button(d).click() or True)
+    wait(browser, lambda d: chip_status(d) in ("stopping", "stopped"), message="the stop was taken")
+    wait(browser, lambda d: chip_status(d) == "stopped", timeout=90, message="the refreshing page shows the end")
+    assert api(nginx.base, "GET", f"/runs/{run_id}")[1]["status"] == "stopped"
