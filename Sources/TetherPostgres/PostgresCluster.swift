@@ -255,13 +255,7 @@ public final class PostgresCluster: RunCluster {
                     guard let (final, event) = RunRecovery.interruption(of: record, at: now, cause: .leaseExpired(instance: instance)) else {
                         continue
                     }
-                    try await connection.run(
-                        """
-                        UPDATE runs SET status = \(final.status.rawValue), finished_at = \(now.timeIntervalSinceReferenceDate),
-                        error = \(final.error) WHERE id = \(final.id.rawValue)
-                        """,
-                        logger: logger
-                    )
+                    // The event first: the log takes events while its root is in flight.
                     let last = try await connection.query(
                         "SELECT coalesce(max(seq), 0) FROM events WHERE root_run_id = \(final.rootRunID.rawValue)",
                         logger: logger
@@ -269,6 +263,13 @@ public final class PostgresCluster: RunCluster {
                     var seq = 0
                     for try await value in last.decode(Int.self) { seq = value }
                     try await connection.run(PostgresRunStore.appending([event(seq + 1)], tree: final.rootRunID), logger: logger)
+                    try await connection.run(
+                        """
+                        UPDATE runs SET status = \(final.status.rawValue), finished_at = \(now.timeIntervalSinceReferenceDate),
+                        error = \(final.error) WHERE id = \(final.id.rawValue)
+                        """,
+                        logger: logger
+                    )
                 }
                 try await connection.run("DELETE FROM stop_requests WHERE instance = \(instance)", logger: logger)
                 if !records.isEmpty {

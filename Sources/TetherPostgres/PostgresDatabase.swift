@@ -112,11 +112,14 @@ public enum PostgresStoreError: Error, Sendable, CustomStringConvertible {
     case corrupt(String)
     /// The instance lost its lease: it writes nothing more.
     case fenced
+    /// Events for a tree whose root has ended.
+    case treeEnded(String)
 
     public var description: String {
         switch self {
         case .badURL(let reason): "TETHER_DATABASE_URL cannot be used: \(reason)"
-        case .unknownRun(let id): "no stored run has the id \(id)"
+        case .unknownRun(let id): "no stored run in flight has the id \(id)"
+        case .treeEnded(let root): "the run tree \(root) has ended: its log takes no more events"
         case .corrupt(let reason): "the database holds a value Tether cannot read: \(reason)"
         case .fenced: "this instance lost its lease on the database and writes nothing more"
         }

@@ -40,6 +40,8 @@ public final class PostgresRunStore: RunStore {
         )
     }
 
+    /// Only a run in flight changes: a final record is final (another instance may have
+    /// written it, for an instance whose lease expired).
     public func updateRun(_ record: RunRecord) async throws {
         try database.checkWritable()
         let rows = try await client.query(
@@ -48,7 +50,7 @@ public final class PostgresRunStore: RunStore {
             stop_requested_at = \(record.stopRequestedAt?.timeIntervalSinceReferenceDate),
             finished_at = \(record.finishedAt?.timeIntervalSinceReferenceDate), forced = \(record.forced),
             result = \(record.result?.compactJSON), error = \(record.error)
-            WHERE id = \(record.id.rawValue) RETURNING root_run_id)
+            WHERE id = \(record.id.rawValue) AND status IN ('running', 'stopping') RETURNING root_run_id)
             SELECT pg_notify(\(Self.channel), 'tree ' || root_run_id) FROM updated
             """,
             logger: logger
@@ -132,11 +134,16 @@ public final class PostgresRunStore: RunStore {
     public func appendEvents(_ events: [ProgressEvent], tree root: RunID) async throws {
         guard !events.isEmpty else { return }
         try database.checkWritable()
-        try await client.run(Self.appending(events, tree: root), logger: logger)
+        var appended = false
+        for try await _ in try await client.query(Self.appending(events, tree: root), logger: logger) { appended = true }
+        if !appended { throw PostgresStoreError.treeEnded(root.rawValue) }
     }
 
     /// Inserts a batch of one tree's events in one statement (the columns as arrays,
-    /// unnested into rows), and notifies the tree's new last `seq` on commit.
+    /// unnested into rows), and notifies the tree's new last `seq` on commit; it answers no
+    /// row, and inserts nothing, once the tree's root has ended. A tree's log is closed by
+    /// its root's final record (its `run.finished` is written before it), so an instance that
+    /// lost its lease cannot add to a log another instance ended for it.
     static func appending(_ events: [ProgressEvent], tree root: RunID) -> PostgresQuery {
         var seqs: [Int] = []
         var runs: [String] = []
@@ -157,8 +164,9 @@ public final class PostgresRunStore: RunStore {
                 INSERT INTO events (root_run_id, seq, run_id, kind, at, message, data)
                 SELECT \(root.rawValue), * FROM unnest(\(seqs)::bigint[], \(runs)::text[], \(kinds)::text[],
                     \(times)::double precision[], \(messages)::text[], \(data)::text[])
+                WHERE EXISTS (SELECT 1 FROM runs WHERE id = \(root.rawValue) AND status IN ('running', 'stopping'))
                 RETURNING seq)
-            SELECT pg_notify(\(channel), 'tree ' || \(root.rawValue) || ' ' || max(seq)) FROM inserted
+            SELECT pg_notify(\(channel), 'tree ' || \(root.rawValue) || ' ' || max(seq)) FROM inserted HAVING count(*) > 0
             """
     }
 

@@ -83,9 +83,11 @@ public struct RunRecovery: Sendable {
         let now = Date()
         for record in leftovers {
             guard let (final, event) = Self.interruption(of: record, at: now, cause: .restart) else { continue }
-            try await store.updateRun(final)
+            // The event first, as a run's own ending does: a shared store closes a tree's log
+            // once its root's final record is written.
             let seq = try await store.lastSeq(inTree: record.rootRunID) + 1
             try await store.appendEvents([event(seq)], tree: record.rootRunID)
+            try await store.updateRun(final)
         }
         if !leftovers.isEmpty {
             logger.warning(

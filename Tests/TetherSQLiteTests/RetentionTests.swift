@@ -24,10 +24,18 @@ import TetherSQLite
             var oldRootWithLiveChild = finished(record(at: now.addingTimeInterval(-30 * day)), daysAgo: 9)
             oldRootWithLiveChild.status = .stopped
             let liveChild = record(parent: oldRootWithLiveChild, at: oldRootWithLiveChild.createdAt, status: .stopping)
-            for run in [oldRoot, oldChild, recentRoot, oldInFlight, oldRootWithLiveChild, liveChild] { try await store.insertRun(run) }
+            // As runs are written: in flight first, their events, then their final records.
+            let all = [oldRoot, oldChild, recentRoot, oldInFlight, oldRootWithLiveChild, liveChild]
+            for run in all {
+                var started = run
+                started.status = .running
+                started.finishedAt = nil
+                try await store.insertRun(started)
+            }
             for root in [oldRoot, recentRoot, oldInFlight] {
                 try await store.appendEvents([event(1, root.id), event(2, root.id)], tree: root.id)
             }
+            for run in all where run.status != .running { try await store.updateRun(run) }
             try await data.setValue("kept", for: StoreKey(parsing: "notes/a"))
 
             let service = RetentionService(store: store, retention: .seconds(7 * 86_400), logger: Logger(label: "test"))

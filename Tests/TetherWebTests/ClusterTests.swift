@@ -197,4 +197,46 @@ struct ClusterTests {
         await cluster.stopAll()
         await llm.shutdown()
     }
+
+    @Test func anInstanceThatLostItsLeaseStopsRatherThanRaceTheOneThatTookOver() async throws {
+        let llm = try await HeldChatServer.start(holdAnswers: true)
+        let lease = 2
+        let cluster = try await Instances.start(["a", "b"], llm: llm, lease: lease)
+        let (a, b) = (cluster.processes[0], cluster.processes[1])
+        do {
+            try await withHTTPClient { http in
+                let (_, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+                let id = try #require(started["runId"]?.stringValue)
+                try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
+                // A long pause: A is frozen past its lease, B takes its run over.
+                a.send(SIGSTOP)
+                let stream = try await http.execute(HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+                let frames = try await withTimeout(seconds: 60, "the run marked interrupted by B") {
+                    var reader = SSEReader(stream)
+                    return try await reader.read { $0.event == "done" }
+                }
+                #expect(frames.last?.json?["status"] == "interrupted")
+                // A wakes up with its call answered, and finds its lease gone.
+                llm.release(0)
+                a.send(SIGCONT)
+                let status = try await a.exitStatus()
+                #expect(status != 0, "A ends rather than go on")
+                #expect(a.log.contains("lost its lease"))
+                let (_, record) = try await json(http, .GET, b.baseURL + "/runs/\(id)?limit=1000")
+                #expect(record["status"] == "interrupted", "A changed nothing after B ended the run")
+                let events = record["events"]?.arrayValue ?? []
+                #expect(events.filter { $0["kind"] == "run.finished" }.count == 1, "one end in the log")
+                #expect(events.last?["kind"] == "run.finished")
+                #expect(!events.contains { $0["kind"] == "llm.finished" }, "A's answer never landed in the log")
+            }
+        } catch {
+            a.send(SIGCONT)
+            for process in cluster.processes { print("log of \(process.baseURL):\n\(process.log)") }
+            await cluster.stopAll()
+            await llm.shutdown()
+            throw error
+        }
+        await cluster.stopAll()
+        await llm.shutdown()
+    }
 }
