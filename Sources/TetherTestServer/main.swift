@@ -55,6 +55,15 @@ final class Tidy: Agent {
 }
 let tidy = AgentDescriptor(name: "tidy", description: "Holds an LLM call; cleans up.") { Tidy() }
 
+/// Does nothing a stop can see (no boundary) until the file its input names exists, then
+/// calls the LLM: a stop taken in meanwhile is honoured at that first boundary.
+let gated = AgentDescriptor.closure("gated") { input, tools in
+    let gate = input["gate"]?.stringValue ?? "/nonexistent"
+    try await tools.log("waiting for \(gate)")
+    while !FileManager.default.fileExists(atPath: gate) { try await Task.sleep(for: .milliseconds(10)) }
+    return .string(try await tools.llm.complete("Write one line about gates."))
+}
+
 LoggingSystem.bootstrap { label in
     var handler = StreamLogHandler.standardError(label: label)
     handler.logLevel = .info
@@ -64,7 +73,7 @@ do {
     let configuration = try AppConfiguration(flags: [:])
     let app = try await buildApplication(
         configuration,
-        dependencies: ServerDependencies(swiftAgents: [spinner, catcher, infinity, pair, tidy], logger: Logger(label: "tether"))
+        dependencies: ServerDependencies(swiftAgents: [spinner, catcher, infinity, pair, tidy, gated], logger: Logger(label: "tether"))
     )
     try await app.serve()
 } catch {

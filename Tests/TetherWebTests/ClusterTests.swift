@@ -239,4 +239,103 @@ struct ClusterTests {
         await cluster.stopAll()
         await llm.shutdown()
     }
+
+    @Test func aStopTakenInBeforeTheFirstBoundaryIsHonouredThere() async throws {
+        let llm = try await HeldChatServer.start(holdAnswers: false)
+        let database = try await TestPostgres.freshDatabase()
+        var processes: [TetherProcess] = []
+        do {
+            for id in ["a", "b"] {
+                let data = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-data-\(UUID())").path
+                processes.append(
+                    try await TetherProcess.startTestServer(
+                        dataDirectory: data,
+                        environment: [
+                            "TETHER_DATABASE_URL": database, "TETHER_INSTANCE_ID": id, "TETHER_LLM": "openai",
+                            "TETHER_LLM_BASE_URL": llm.baseURL, "TETHER_LLM_MODEL": "test-model",
+                        ]
+                    )
+                )
+            }
+            let (a, b) = (processes[0], processes[1])
+            let gate = FileManager.default.temporaryDirectory.appendingPathComponent("gate-\(UUID())").path
+            try await withHTTPClient { http in
+                let (_, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "gated", "input": {"gate": "\#(gate)"}}"#)
+                let id = try #require(started["runId"]?.stringValue)
+                let stream = try await http.execute(HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+                let frames = try await withTimeout(seconds: 60, "the run's end") {
+                    var reader = SSEReader(stream)
+                    _ = try await reader.read { $0.event == "progress" && $0.json?["kind"] == "log" }
+                    let (status, _) = try await json(http, .POST, b.baseURL + "/runs/\(id)/stop")
+                    #expect(status == 202)
+                    _ = try await reader.read { $0.event == "progress" && $0.json?["kind"] == "stop.requested" }
+                    // Only now may the agent reach its first boundary.
+                    FileManager.default.createFile(atPath: gate, contents: Data())
+                    return try await reader.read { $0.event == "done" }
+                }
+                #expect(frames.last?.json?["status"] == "stopped")
+                let finished = try #require(frames.ofEvent("progress").last?.json)
+                #expect(finished["data"]?["boundary"] == "llm", "the first boundary threw")
+                #expect(llm.state.requests.isEmpty, "no LLM call was made")
+            }
+        } catch {
+            for process in processes { print("log of \(process.baseURL):\n\(process.log)") }
+            for process in processes { _ = try? await process.terminate() }
+            await llm.shutdown()
+            throw error
+        }
+        for process in processes { _ = try? await process.terminate() }
+        await llm.shutdown()
+    }
+
+    @Test func anInstanceRestartedWithItsIdRecoversItsOwnRunsAndNoOthers() async throws {
+        let llm = try await HeldChatServer.start(holdAnswers: true)
+        // A lease far longer than the test: only A's own start-up may mark its runs.
+        let cluster = try await Instances.start(["a", "b"], llm: llm, lease: 600)
+        let (a, b) = (cluster.processes[0], cluster.processes[1])
+        var restarted: TetherProcess?
+        do {
+            try await withHTTPClient { http in
+                let (_, onA) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+                let (_, onB) = try await json(http, .POST, b.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+                let (idA, idB) = (try #require(onA["runId"]?.stringValue), try #require(onB["runId"]?.stringValue))
+                try await withTimeout(seconds: 60, "both first calls") { await llm.waitForRequests(2) }
+                try await a.kill9()
+
+                let data = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-data-\(UUID())").path
+                let agents = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-agents-\(UUID())")
+                try FileManager.default.createDirectory(at: agents, withIntermediateDirectories: true)
+                let again = try await TetherProcess.start(
+                    dataDirectory: data,
+                    agentsDirectory: agents.path,
+                    extra: [
+                        "--database-url", cluster.database, "--instance-id", "a", "--llm", "openai", "--llm-base-url", llm.baseURL,
+                        "--llm-model", "test-model",
+                    ]
+                )
+                restarted = again
+                let (_, recovered) = try await json(http, .GET, b.baseURL + "/runs/\(idA)?limit=1000")
+                #expect(recovered["status"] == "interrupted", "marked by A's own start-up")
+                #expect(recovered["events"]?.arrayValue?.last?["data"]?["reason"] == "restart")
+                let (_, untouched) = try await json(http, .GET, again.baseURL + "/runs/\(idB)")
+                #expect(untouched["status"] == "running", "B's run is B's")
+                llm.releaseAll()
+                let stream = try await http.execute(HTTPClientRequest(url: again.baseURL + "/runs/\(idB)/events"), timeout: .seconds(120))
+                let frames = try await withTimeout(seconds: 60, "B's run's end, followed from A") {
+                    var reader = SSEReader(stream)
+                    return try await reader.read { $0.event == "done" }
+                }
+                #expect(frames.last?.json?["status"] == "succeeded")
+            }
+        } catch {
+            for process in cluster.processes + [restarted].compactMap({ $0 }) { print("log of \(process.baseURL):\n\(process.log)") }
+            _ = try? await restarted?.terminate()
+            await cluster.stopAll()
+            await llm.shutdown()
+            throw error
+        }
+        _ = try? await restarted?.terminate()
+        await cluster.stopAll()
+        await llm.shutdown()
+    }
 }
