@@ -51,6 +51,9 @@ public struct AppConfiguration: Sendable, Hashable {
     public var instanceID: String?
     /// How long an instance's lease lasts without renewal before the others take over its runs.
     public var lease = Duration.seconds(10)
+    /// How often an instance on a shared database re-reads its pending stops and looks for
+    /// expired leases, whatever the notifications; the longest a lost notification delays.
+    public var clusterPoll = Duration.seconds(1)
 
     public init() {}
 
@@ -80,6 +83,7 @@ public struct AppConfiguration: Sendable, Hashable {
         case databaseURL = "database.url"
         case instanceID = "instance.id"
         case leaseSeconds = "lease.seconds"
+        case clusterPollSeconds = "cluster.poll.seconds"
 
         /// `TETHER_SIMULATED_LATENCY_MS`.
         public var environmentVariable: String {
@@ -172,6 +176,7 @@ public struct AppConfiguration: Sendable, Hashable {
             instanceID = id
         }
         if let lease = try seconds(.leaseSeconds, in: 1...3600) { self.lease = lease }
+        if let poll = try seconds(.clusterPollSeconds, in: 0.05...3600) { clusterPoll = poll }
 
         if llm == .openai {
             guard let base = llmBaseURL else {
@@ -202,7 +207,13 @@ public struct AppConfiguration: Sendable, Hashable {
 public enum InstanceID {
     /// The host name and a random suffix, so that two instances on one host differ.
     public static func generated() -> String {
-        let host = ProcessInfo.processInfo.hostName.prefix { $0.isLetter || $0.isNumber || $0 == "-" }.prefix(40)
+        // gethostname(2), not `ProcessInfo.hostName`, which may ask the resolver and stall
+        // start-up on a host whose DNS is broken.
+        var buffer = [CChar](repeating: 0, count: 256)
+        let name =
+            gethostname(&buffer, buffer.count - 1) == 0
+            ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        let host = name.prefix { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }.prefix(40)
         let suffix = UUID().uuidString.prefix(8).lowercased()
         return host.isEmpty ? "tether-\(suffix)" : "\(host)-\(suffix)"
     }

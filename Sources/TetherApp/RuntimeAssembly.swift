@@ -60,7 +60,13 @@ public struct RuntimeAssembly: Sendable {
                 let database: PostgresDatabase
                 do {
                     database = try await PostgresDatabase.open(url: url, logger: logger)
-                    let shared = PostgresCluster(database: database, instanceID: instanceID, lease: configuration.lease, logger: logger)
+                    let shared = PostgresCluster(
+                        database: database,
+                        instanceID: instanceID,
+                        lease: configuration.lease,
+                        period: configuration.clusterPoll,
+                        logger: logger
+                    )
                     try await shared.register()
                     cluster = shared
                 } catch {

@@ -60,6 +60,11 @@ struct SettingsOptions: ParsableArguments {
     var instanceID: String?
     @Option(name: .customLong("lease-seconds"), help: "Seconds an instance's lease lasts unrenewed (TETHER_LEASE_SECONDS, default 10).")
     var leaseSeconds: String?
+    @Option(
+        name: .customLong("cluster-poll-seconds"),
+        help: "Seconds between re-reads of pending stops on a shared database (TETHER_CLUSTER_POLL_SECONDS, default 1)."
+    )
+    var clusterPollSeconds: String?
 
     /// The flags given, by setting.
     var given: [AppConfiguration.Key: String] {
@@ -72,6 +77,7 @@ struct SettingsOptions: ParsableArguments {
             (.maxDepth, maxDepth), (.stopGraceSeconds, stopGraceSeconds), (.cleanupTimeoutSeconds, cleanupTimeoutSeconds), (.apiToken, apiToken),
             (.retentionDays, retentionDays), (.maxSubscribersPerRun, maxSubscribersPerRun), (.maxSubscribers, maxSubscribers),
             (.idleTimeoutSeconds, idleTimeoutSeconds), (.databaseURL, databaseURL), (.instanceID, instanceID), (.leaseSeconds, leaseSeconds),
+            (.clusterPollSeconds, clusterPollSeconds),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.compactMap { key, value in value.map { (key, $0) } })
     }

@@ -15,9 +15,9 @@ import TetherRuntime
 /// - **Live tails.** Every commit of events notifies the tree's new last `seq`; a reader
 ///   following a tree another instance executes waits for that word (or the period) and reads
 ///   the store (``RunCluster/waitForEvents(ofTree:after:)``).
-/// - **Leases.** Each instance renews its lease in `instances` every third of
-///   ``lease``. The others mark the runs of an instance whose lease expired `interrupted`,
-///   within a period of the expiry. An instance that finds its own lease gone (a long pause)
+/// - **Leases.** Each instance holds a lease in `instances` (``InstanceLease``). The others
+///   mark the runs of an instance whose lease expired `interrupted`, within a period of the
+///   expiry. An instance that loses its own lease (a long pause, the database out of reach)
 ///   refuses every write from then on and ends with ``LeaseLost``, rather than race the
 ///   instance that took over its runs.
 public final class PostgresCluster: RunCluster {
@@ -29,6 +29,7 @@ public final class PostgresCluster: RunCluster {
     public let period: Duration
     let logger: Logger
     let trees = TreeSignals()
+    let instanceLease: InstanceLease
     private let stopWakeups: AsyncStream<Void>
     private let stopWakeup: AsyncStream<Void>.Continuation
 
@@ -46,10 +47,9 @@ public final class PostgresCluster: RunCluster {
         self.lease = lease
         self.period = period
         self.logger = logger
+        self.instanceLease = InstanceLease(database: database, instanceID: instanceID, lease: lease, logger: logger)
         (stopWakeups, stopWakeup) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
-
-    var leaseSeconds: Double { Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18 }
 
     // MARK: What runs and readers ask
 
@@ -61,8 +61,8 @@ public final class PostgresCluster: RunCluster {
                 INSERT INTO stop_requests (run_id, instance, force, requested_at)
                 VALUES (\(id.rawValue), \(executor), \(force), \(Date().timeIntervalSinceReferenceDate))
                 ON CONFLICT (run_id) DO UPDATE SET force = stop_requests.force OR excluded.force
-                RETURNING instance)
-            SELECT pg_notify(\(PostgresRunStore.channel), 'stop ' || instance) FROM requested
+                RETURNING instance, run_id, force)
+            SELECT pg_notify(\(PostgresRunStore.channel), 'stop ' || instance || ' ' || run_id || ' ' || force::text) FROM requested
             """,
             logger: logger
         )
@@ -76,40 +76,34 @@ public final class PostgresCluster: RunCluster {
 
     /// Takes this instance's lease (again, after a restart with the same id). Call it before
     /// start-up recovery and before any run starts.
+    /// - Throws: ``InstanceInUse`` when a live process already has this id.
     public func register() async throws {
-        try await client.run(
-            """
-            INSERT INTO instances (id, lease_until, started_at)
-            VALUES (\(instanceID), clock_timestamp() + \(leaseSeconds) * interval '1 second', clock_timestamp())
-            ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until, started_at = excluded.started_at
-            """,
-            logger: logger
-        )
+        try await instanceLease.acquire()
     }
 
-    /// Listens, takes in stops for `supervisor`, renews the lease and marks the runs of
+    /// Listens, takes in stops for `supervisor`, watches the lease and marks the runs of
     /// expired instances, until cancelled.
     /// - Throws: ``LeaseLost`` when this instance's lease is gone.
     public func run(supervisor: RunSupervisor) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await self.listen() }
+            group.addTask { await self.listen(for: supervisor) }
             group.addTask { await self.takeInStops(for: supervisor) }
-            group.addTask { try await self.keepLease() }
+            group.addTask { try await self.instanceLease.watch() }
             group.addTask { await self.sweep() }
             defer { group.cancelAll() }
             try await group.next()
         }
     }
 
-    /// Stops the instance ends its lease with, so the others need not wait for it to expire.
+    /// Gives the lease up at shutdown, so the others need not wait for it to expire.
     public func resign() async {
-        _ = try? await client.query("DELETE FROM instances WHERE id = \(instanceID)", logger: logger)
+        await instanceLease.release()
     }
 
     /// One connection listening on ``PostgresRunStore/channel``, reconnected whenever it
     /// drops; each time it listens again, everything that may have been signalled meanwhile
     /// is re-read.
-    private func listen() async {
+    private func listen(for supervisor: RunSupervisor) async {
         var pause = Duration.milliseconds(50)
         while !Task.isCancelled {
             do {
@@ -118,7 +112,7 @@ public final class PostgresCluster: RunCluster {
                         pause = .milliseconds(50)
                         trees.wakeAll()
                         stopWakeup.yield()
-                        for try await notification in notifications { handle(notification.payload) }
+                        for try await notification in notifications { handle(notification.payload, for: supervisor) }
                     }
                 }
             } catch {
@@ -130,11 +124,14 @@ public final class PostgresCluster: RunCluster {
         }
     }
 
-    private func handle(_ payload: String) {
+    /// `stop INSTANCE RUN FORCE` is taken in at once (the round of pending stops would find
+    /// it too, a read later); `tree ROOT [SEQ]` wakes the readers of that tree.
+    private func handle(_ payload: String, for supervisor: RunSupervisor) {
         let parts = payload.split(separator: " ")
         switch parts.first {
-        case "stop" where parts.count == 2 && parts[1] == instanceID:
-            stopWakeup.yield()
+        case "stop" where parts.count == 4 && parts[1] == instanceID:
+            let (id, force) = (String(parts[2]), parts[3] == "true")
+            Task { try? await self.takeIn(stopOf: id, force: force, for: supervisor) }
         case "tree" where parts.count >= 2:
             trees.signal(root: RunID(stored: String(parts[1])), seq: parts.count > 2 ? Int(parts[2]) : nil)
         default:
@@ -160,49 +157,23 @@ public final class PostgresCluster: RunCluster {
         )
         var pending: [(String, Bool)] = []
         for try await row in rows.decode((String, Bool).self) { pending.append(row) }
-        for (id, force) in pending {
-            // Whatever the outcome (stopping, or already ended), the request is handled.
-            _ = try? await supervisor.stop(RunID(stored: id), force: force)
-            // A force asked for meanwhile keeps its row, for the next round.
-            try await client.run(
-                "DELETE FROM stop_requests WHERE run_id = \(id) AND instance = \(instanceID) AND force = \(force)",
-                logger: logger
-            )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (id, force) in pending {
+                group.addTask { try await self.takeIn(stopOf: id, force: force, for: supervisor) }
+            }
+            try await group.waitForAll()
         }
     }
 
-    /// Renews the lease every third of it; a lease found gone, or not renewed for a whole
-    /// lease (the database out of reach), is lost.
-    private func keepLease() async throws {
-        let clock = ContinuousClock()
-        var renewed = clock.now
-        while !Task.isCancelled {
-            do { try await Task.sleep(for: lease / 3) } catch { return }
-            do {
-                let rows = try await client.query(
-                    """
-                    UPDATE instances SET lease_until = clock_timestamp() + \(leaseSeconds) * interval '1 second'
-                    WHERE id = \(instanceID) AND lease_until > clock_timestamp() RETURNING id
-                    """,
-                    logger: logger
-                )
-                var held = false
-                for try await _ in rows { held = true }
-                if held {
-                    renewed = clock.now
-                    continue
-                }
-            } catch {
-                logger.warning("could not renew the lease", metadata: ["error": "\(String(reflecting: error))"])
-                if clock.now - renewed < lease { continue }
-            }
-            database.fence()
-            logger.critical(
-                "this instance lost its lease: another instance takes over its runs, and it stops",
-                metadata: ["instance": "\(instanceID)"]
-            )
-            throw LeaseLost(instance: instanceID)
-        }
+    /// Stops run `id` here, then deletes its request. Whatever the outcome (stopping, or
+    /// already ended), the request is handled; a force asked for meanwhile keeps its row,
+    /// for the next round. Taking a stop in twice is harmless: a stop is idempotent.
+    private func takeIn(stopOf id: String, force: Bool, for supervisor: RunSupervisor) async throws {
+        _ = try? await supervisor.stop(RunID(stored: id), force: force)
+        try await client.run(
+            "DELETE FROM stop_requests WHERE run_id = \(id) AND instance = \(instanceID) AND force = \(force)",
+            logger: logger
+        )
     }
 
     /// Every period: a round of pending stops, and the runs of expired instances marked.
@@ -255,18 +226,33 @@ public final class PostgresCluster: RunCluster {
                     guard let (final, event) = RunRecovery.interruption(of: record, at: now, cause: .leaseExpired(instance: instance)) else {
                         continue
                     }
-                    // The event first: the log takes events while its root is in flight.
-                    let last = try await connection.query(
-                        "SELECT coalesce(max(seq), 0) FROM events WHERE root_run_id = \(final.rootRunID.rawValue)",
+                    // A run that logged its end but died before its record: its log says
+                    // how it ended, and the record follows it.
+                    let ended = try await connection.query(
+                        """
+                        SELECT data FROM events WHERE root_run_id = \(final.rootRunID.rawValue) AND run_id = \(final.id.rawValue)
+                        AND kind = \(EventKind.runFinished.rawValue) ORDER BY seq DESC LIMIT 1
+                        """,
                         logger: logger
                     )
-                    var seq = 0
-                    for try await value in last.decode(Int.self) { seq = value }
-                    try await connection.run(PostgresRunStore.appending([event(seq + 1)], tree: final.rootRunID), logger: logger)
+                    var logged: RunStatus?
+                    for try await data in ended.decode(String.self) {
+                        logged = (try? StoredJSON.value(data))?["status"]?.stringValue.flatMap(RunStatus.init(rawValue:))
+                    }
+                    if logged == nil {
+                        // The event first: the log takes events while its root is in flight.
+                        let last = try await connection.query(
+                            "SELECT coalesce(max(seq), 0) FROM events WHERE root_run_id = \(final.rootRunID.rawValue)",
+                            logger: logger
+                        )
+                        var seq = 0
+                        for try await value in last.decode(Int.self) { seq = value }
+                        try await connection.run(PostgresRunStore.appending([event(seq + 1)], tree: final.rootRunID), logger: logger)
+                    }
                     try await connection.run(
                         """
-                        UPDATE runs SET status = \(final.status.rawValue), finished_at = \(now.timeIntervalSinceReferenceDate),
-                        error = \(final.error) WHERE id = \(final.id.rawValue)
+                        UPDATE runs SET status = \((logged ?? final.status).rawValue), finished_at = \(now.timeIntervalSinceReferenceDate),
+                        error = \(logged == nil ? final.error : record.error) WHERE id = \(final.id.rawValue)
                         """,
                         logger: logger
                     )

@@ -60,9 +60,26 @@ public final class PostgresDatabase: Service, Sendable {
         if fenced.load(ordering: .sequentiallyConsistent) { throw PostgresStoreError.fenced }
     }
 
-    /// Whether the database answers a query now.
-    public func ping() async -> Bool {
-        (try? await client.query("SELECT 1")) != nil
+    /// Whether the database answers a query within `timeout`.
+    public func ping(timeout: Duration = .seconds(2)) async -> Bool {
+        let client = self.client
+        return await withTaskGroup(of: Bool?.self) { group in
+            group.addTask {
+                guard let rows = try? await client.query("SELECT 1") else { return false }
+                do {
+                    for try await _ in rows {}
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return await group.next().flatMap { $0 } ?? false
+        }
     }
 }
 
@@ -75,15 +92,26 @@ enum PostgresURL {
             throw PostgresStoreError.badURL("expected postgres://user:password@host:port/database, got \(redacted(text))")
         }
         let mode = url.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        // As libpq: `prefer` and `require` encrypt without checking the server's certificate
+        // (Debian's clusters come with a self-signed one), `verify-ca` checks it against the
+        // system's roots, `verify-full` the host name too.
+        var unverified = TLSConfiguration.makeClientConfiguration()
+        unverified.certificateVerification = .none
+        var caOnly = TLSConfiguration.makeClientConfiguration()
+        caOnly.certificateVerification = .noHostnameVerification
         let tls: PostgresClient.Configuration.TLS
         switch mode {
         case "disable": tls = .disable
-        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
-        default: throw PostgresStoreError.badURL("sslmode must be disable, prefer or require, not \(mode)")
+        case "prefer", "allow": tls = .prefer(unverified)
+        case "require": tls = .require(unverified)
+        case "verify-ca": tls = .require(caOnly)
+        case "verify-full": tls = .require(.makeClientConfiguration())
+        default: throw PostgresStoreError.badURL("sslmode must be disable, prefer, require, verify-ca or verify-full, not \(mode)")
         }
         let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
-        var configuration = PostgresClient.Configuration(
+        // postgres-nio's pool keeps at most 20 connections (its default): three instances stay
+        // well within PostgreSQL's default `max_connections` of 100.
+        return PostgresClient.Configuration(
             host: host,
             port: url.port ?? 5432,
             username: url.user ?? "postgres",
@@ -91,10 +119,6 @@ enum PostgresURL {
             database: database.isEmpty ? nil : database,
             tls: tls
         )
-        // postgres-nio's default is 20 connections: enough for the store's short queries, one
-        // of which at a time is the stop listener's.
-        configuration.options.maximumConnections = 40
-        return configuration
     }
 
     /// The URL without its password, for messages.

@@ -22,7 +22,7 @@ public final class PostgresRunStore: RunStore {
 
     /// The channel of Tether's notifications (`LISTEN tether`): `tree ROOT SEQ` once a tree's
     /// events up to `SEQ` are committed, `tree ROOT` once one of its records changed, and
-    /// `stop INSTANCE` once a stop of a run that instance executes is recorded.
+    /// `stop INSTANCE RUN FORCE` once a stop of a run that instance executes is recorded.
     public static let channel = "tether"
 
     public func insertRun(_ record: RunRecord) async throws {
@@ -41,7 +41,8 @@ public final class PostgresRunStore: RunStore {
     }
 
     /// Only a run in flight changes: a final record is final (another instance may have
-    /// written it, for an instance whose lease expired).
+    /// written it, for an instance whose lease expired). Writing the same final record again
+    /// (a retry of a write whose answer was lost) succeeds.
     public func updateRun(_ record: RunRecord) async throws {
         try database.checkWritable()
         let rows = try await client.query(
@@ -50,7 +51,9 @@ public final class PostgresRunStore: RunStore {
             stop_requested_at = \(record.stopRequestedAt?.timeIntervalSinceReferenceDate),
             finished_at = \(record.finishedAt?.timeIntervalSinceReferenceDate), forced = \(record.forced),
             result = \(record.result?.compactJSON), error = \(record.error)
-            WHERE id = \(record.id.rawValue) AND status IN ('running', 'stopping') RETURNING root_run_id)
+            WHERE id = \(record.id.rawValue) AND (status IN ('running', 'stopping')
+                OR (status = \(record.status.rawValue) AND finished_at IS NOT DISTINCT FROM \(record.finishedAt?.timeIntervalSinceReferenceDate)))
+            RETURNING root_run_id)
             SELECT pg_notify(\(Self.channel), 'tree ' || root_run_id) FROM updated
             """,
             logger: logger
@@ -116,6 +119,7 @@ public final class PostgresRunStore: RunStore {
                 AND NOT EXISTS (
                     SELECT 1 FROM runs AS member
                     WHERE member.root_run_id = root.id AND member.status IN ('running', 'stopping'))
+                ORDER BY id FOR UPDATE SKIP LOCKED
                 """,
                 logger: logger
             )
@@ -141,7 +145,8 @@ public final class PostgresRunStore: RunStore {
 
     /// Inserts a batch of one tree's events in one statement (the columns as arrays,
     /// unnested into rows), and notifies the tree's new last `seq` on commit; it answers no
-    /// row, and inserts nothing, once the tree's root has ended. A tree's log is closed by
+    /// row, and inserts nothing, once the tree's root has ended (a root not yet stored is
+    /// not ended: a stop may log before the run's insert has committed). A tree's log is closed by
     /// its root's final record (its `run.finished` is written before it), so an instance that
     /// lost its lease cannot add to a log another instance ended for it.
     static func appending(_ events: [ProgressEvent], tree root: RunID) -> PostgresQuery {
@@ -164,7 +169,7 @@ public final class PostgresRunStore: RunStore {
                 INSERT INTO events (root_run_id, seq, run_id, kind, at, message, data)
                 SELECT \(root.rawValue), * FROM unnest(\(seqs)::bigint[], \(runs)::text[], \(kinds)::text[],
                     \(times)::double precision[], \(messages)::text[], \(data)::text[])
-                WHERE EXISTS (SELECT 1 FROM runs WHERE id = \(root.rawValue) AND status IN ('running', 'stopping'))
+                WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = \(root.rawValue) AND status NOT IN ('running', 'stopping'))
                 RETURNING seq)
             SELECT pg_notify(\(channel), 'tree ' || \(root.rawValue) || ' ' || max(seq)) FROM inserted HAVING count(*) > 0
             """

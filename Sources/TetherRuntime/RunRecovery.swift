@@ -85,8 +85,14 @@ public struct RunRecovery: Sendable {
             guard let (final, event) = Self.interruption(of: record, at: now, cause: .restart) else { continue }
             // The event first, as a run's own ending does: a shared store closes a tree's log
             // once its root's final record is written.
-            let seq = try await store.lastSeq(inTree: record.rootRunID) + 1
-            try await store.appendEvents([event(seq)], tree: record.rootRunID)
+            do {
+                let seq = try await store.lastSeq(inTree: record.rootRunID) + 1
+                try await store.appendEvents([event(seq)], tree: record.rootRunID)
+            } catch {
+                // The log may be closed already (its root ended, the process dying between
+                // the root's final write and a child's): the record is what matters now.
+                logger.warning("could not log the end of a run left in flight", metadata: ["run": "\(record.id)", "error": "\(error)"])
+            }
             try await store.updateRun(final)
         }
         if !leftovers.isEmpty {

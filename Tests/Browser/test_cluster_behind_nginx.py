@@ -48,6 +48,8 @@ class Nginx:
 
     def __init__(self, upstream_ports):
         self.prefix = tempfile.mkdtemp(prefix="tether-nginx-")
+        # Run as root, nginx's workers are `nobody`: they write their temporary files here.
+        os.chmod(self.prefix, 0o755)
         os.makedirs(os.path.join(self.prefix, "logs"))
         config = (ROOT / "deploy" / "nginx.conf").read_text()
         for default, port in zip(("8081", "8082", "8083"), upstream_ports):
@@ -58,7 +60,8 @@ class Nginx:
         assert count == 1
         path = os.path.join(self.prefix, "nginx.conf")
         Path(path).write_text(config)
-        self.process = subprocess.Popen(["nginx", "-p", self.prefix, "-c", path, "-g", "daemon off;"],
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.process = subprocess.Popen([binary, "-p", self.prefix, "-c", path, "-g", "daemon off;"],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.base = f"http://127.0.0.1:{self.port}"
         # Ready once it answers; the loop ends by itself.

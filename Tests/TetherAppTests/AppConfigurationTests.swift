@@ -23,7 +23,7 @@ import TetherApp
             "TETHER_MAX_SUBSCRIBERS_PER_RUN": "5", "TETHER_MAX_SUBSCRIBERS": "9",
             "TETHER_LLM_CONNECT_TIMEOUT_SECONDS": "3", "TETHER_LLM_RETRIES": "4", "TETHER_IDLE_TIMEOUT_SECONDS": "2.5",
             "TETHER_LLM_MAX_CONNECTIONS": "300", "TETHER_DATABASE_URL": "postgres://u:p@127.0.0.1:5433/tether",
-            "TETHER_INSTANCE_ID": "web-1", "TETHER_LEASE_SECONDS": "4",
+            "TETHER_INSTANCE_ID": "web-1", "TETHER_LEASE_SECONDS": "4", "TETHER_CLUSTER_POLL_SECONDS": "0.5",
         ]
         #expect(Set(environment.keys) == Set(AppConfiguration.Key.allCases.map(\.environmentVariable)))
         let c = try AppConfiguration(flags: [:], environment: environment)
@@ -37,6 +37,7 @@ import TetherApp
         #expect(c.llmConnectTimeout == .seconds(3) && c.llmRetries == 4 && c.openAI?.retries == 4)
         #expect(c.idleTimeout == .milliseconds(2500) && c.llmMaxConnections == 300)
         #expect(c.databaseURL == "postgres://u:p@127.0.0.1:5433/tether" && c.instanceID == "web-1" && c.lease == .seconds(4))
+        #expect(c.clusterPoll == .milliseconds(500))
     }
 
     @Test func aDatabaseURLOrInstanceIDTetherCannotUseIsRefusedWithoutShowingTheURL() throws {

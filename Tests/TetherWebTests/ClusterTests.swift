@@ -22,7 +22,9 @@ struct ClusterTests {
         let database: String
         let processes: [TetherProcess]
 
-        static func start(_ ids: [String], llm: HeldChatServer, lease: Int = 10) async throws -> Instances {
+        /// - Parameter poll: `TETHER_CLUSTER_POLL_SECONDS`; 600 leaves only the notifications
+        ///   to carry stops and live tails within a test.
+        static func start(_ ids: [String], llm: HeldChatServer, lease: Int = 10, poll: Int = 1) async throws -> Instances {
             let database = try await TestPostgres.freshDatabase()
             let agents = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-agents-\(UUID())")
             try FileManager.default.createDirectory(at: agents, withIntermediateDirectories: true)
@@ -37,7 +39,8 @@ struct ClusterTests {
                         dataDirectory: data,
                         agentsDirectory: agents.path,
                         extra: [
-                            "--database-url", database, "--instance-id", id, "--lease-seconds", String(lease), "--llm", "openai",
+                            "--database-url", database, "--instance-id", id, "--lease-seconds", String(lease),
+                            "--cluster-poll-seconds", String(poll), "--llm", "openai",
                             "--llm-base-url", llm.baseURL, "--llm-model", "test-model",
                         ]
                     )
@@ -65,7 +68,8 @@ struct ClusterTests {
 
     @Test func aRunStartedOnAIsWatchedOnCAndStoppedThroughB() async throws {
         let llm = try await HeldChatServer.start(holdAnswers: true)
-        let cluster = try await Instances.start(["a", "b", "c"], llm: llm)
+        // No polling within the test: the stop and the tail ride on the notifications alone.
+        let cluster = try await Instances.start(["a", "b", "c"], llm: llm, poll: 600)
         let (a, b, c) = (cluster.processes[0], cluster.processes[1], cluster.processes[2])
         do {
             try await withHTTPClient { http in
@@ -162,7 +166,7 @@ struct ClusterTests {
 
     @Test func theRunsOfAKilledInstanceAreMarkedInterruptedByTheOthers() async throws {
         let llm = try await HeldChatServer.start(holdAnswers: true)
-        let lease = 2
+        let lease = 4
         let cluster = try await Instances.start(["a", "b"], llm: llm, lease: lease)
         let (a, b) = (cluster.processes[0], cluster.processes[1])
         do {
@@ -177,9 +181,9 @@ struct ClusterTests {
                     try await a.kill9()
                     let killed = ContinuousClock.now
                     let rest = try await reader.read { $0.event == "done" }
-                    print(
-                        "cluster: a killed instance's run was marked interrupted on another after \(ContinuousClock.now - killed) (lease \(lease) s)"
-                    )
+                    let elapsed = ContinuousClock.now - killed
+                    print("cluster: a killed instance's run was marked interrupted on another after \(elapsed) (lease \(lease) s)")
+                    #expect(elapsed < .seconds(lease + 5), "within the lease and 5 s")
                     #expect(rest.last?.json?["status"] == "interrupted")
                     let finished = try #require(rest.ofEvent("progress").last?.json)
                     #expect(finished["kind"] == "run.finished")
@@ -200,7 +204,7 @@ struct ClusterTests {
 
     @Test func anInstanceThatLostItsLeaseStopsRatherThanRaceTheOneThatTookOver() async throws {
         let llm = try await HeldChatServer.start(holdAnswers: true)
-        let lease = 2
+        let lease = 4
         let cluster = try await Instances.start(["a", "b"], llm: llm, lease: lease)
         let (a, b) = (cluster.processes[0], cluster.processes[1])
         do {
@@ -335,6 +339,31 @@ struct ClusterTests {
             throw error
         }
         _ = try? await restarted?.terminate()
+        await cluster.stopAll()
+        await llm.shutdown()
+    }
+
+    @Test func aSecondLiveProcessWithTheSameInstanceIDIsRefused() async throws {
+        let llm = try await HeldChatServer.start(holdAnswers: false)
+        let cluster = try await Instances.start(["a"], llm: llm)
+        do {
+            let data = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-data-\(UUID())").path
+            let (status, output) = try await TetherProcess.runToEnd(
+                ["serve", "--port", "0", "--data-dir", data, "--database-url", cluster.database, "--instance-id", "a"],
+                in: packageRoot
+            )
+            #expect(status == 1)
+            #expect(output.contains("already uses the instance id a"), "\(output)")
+            // The first goes on serving, its lease untouched.
+            try await withHTTPClient { http in
+                let (code, health) = try await json(http, .GET, cluster.processes[0].baseURL + "/healthz")
+                #expect(code == 200 && health["instance"] == "a")
+            }
+        } catch {
+            await cluster.stopAll()
+            await llm.shutdown()
+            throw error
+        }
         await cluster.stopAll()
         await llm.shutdown()
     }
