@@ -45,9 +45,11 @@ public final class BoundaryGate: Sendable {
         }
     }
 
-    /// Whether a stop was requested for the run, or for a token the task bound.
+    /// Whether a stop was requested for the run, or for a token the task bound. The token's
+    /// own flag is read too: a stop's handlers run in no set order, so one that wakes a task
+    /// (a `wait`) may run before the handler that sets this gate's flag.
     public var isStopRequested: Bool {
-        flags.load(ordering: .acquiring) & Self.stoppedFlag != 0 || isBoundTokenStopped
+        flags.load(ordering: .acquiring) & Self.stoppedFlag != 0 || token.isStopRequested || isBoundTokenStopped
     }
 
     /// Whether agent code bound a token of its own around the current section, and it stopped.

@@ -30,6 +30,8 @@ struct ClusterBench {
         do {
             let (a, b, c) = (base(instances[0]), base(instances[1]), base(instances[2]))
             let (toStopping, toStopped) = try await crossInstanceStops(executor: a, stopper: b, http: http)
+            // The same stops sent to the executing instance itself, for comparison.
+            let (localStopping, localStopped) = try await crossInstanceStops(executor: a, stopper: a, http: http)
             let lags = try await tail(executor: a, follower: c, http: http)
             try await http.shutdown()
             for instance in instances { instance.stop() }
@@ -37,6 +39,8 @@ struct ClusterBench {
                 tether-load --database-url: three instances on one PostgreSQL database
                 cross-instance stop, POST on B → `stopping` on A's stream: \(Stats(toStopping))
                 cross-instance stop, POST on B → `stopped` (done) on A:     \(Stats(toStopped))
+                the same stop sent to A itself → `stopping`:                \(Stats(localStopping))
+                the same stop sent to A itself → `stopped` (done):          \(Stats(localStopped))
                 live tail on C of a run on A, event logged → frame read:   \(Stats(lags))
                 """
         } catch {

@@ -43,14 +43,22 @@ final class ServerProcess: Sendable {
         process.standardOutput = output
         process.standardError = output
         let announced = AsyncStream<Int>.makeStream()
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            if let range = text.range(of: #"serving on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
-                let port = text[range].split(separator: ":").last.flatMap { Int($0) }
-                if let port { announced.continuation.yield(port) }
+        // A thread of its own doing blocking reads, not `readabilityHandler`: with several
+        // servers, dispatch's handlers crashed in libdispatch (`_dispatch_event_loop_drain`).
+        let reading = output.fileHandleForReading
+        Thread {
+            while true {
+                let data = reading.availableData
+                if data.isEmpty { break }
+                let text = String(decoding: data, as: UTF8.self)
+                if let range = text.range(of: #"serving on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                    let port = text[range].split(separator: ":").last.flatMap { Int($0) }
+                    if let port { announced.continuation.yield(port) }
+                }
+                if text.contains("Error") { FileHandle.standardError.write(Data(text.utf8)) }
             }
-            if text.contains("Error") { FileHandle.standardError.write(Data(text.utf8)) }
-        }
+            announced.continuation.finish()
+        }.start()
         try process.run()
         var port: Int?
         for await announcedPort in announced.stream {
