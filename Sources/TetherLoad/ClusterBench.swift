@@ -26,7 +26,10 @@ struct ClusterBench {
                 )
             )
         }
-        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        // Streams and stops at once on one instance: more than the default 8 connections.
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 100)
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         do {
             let (a, b, c) = (base(instances[0]), base(instances[1]), base(instances[2]))
             let (toStopping, toStopped) = try await crossInstanceStops(executor: a, stopper: b, http: http)
