@@ -30,6 +30,7 @@ final class InstanceLease: Sendable {
     private let clock = ContinuousClock()
     var client: PostgresClient { database.client }
     var seconds: Double { Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18 }
+    /// The advisory lock's name; the sweeper tries the same to know no process holds an id.
     var lockKey: String { "tether instance \(instanceID)" }
 
     init(database: PostgresDatabase, instanceID: String, lease: Duration, logger: Logger) {

@@ -200,16 +200,45 @@ public final class PostgresCluster: RunCluster {
         )
         var expired: [String] = []
         for try await id in rows.decode(String.self) { expired.append(id) }
+        // Runs in flight of an instance with no lease at all: it gave its lease up or lost it
+        // with runs still recorded in flight (a final write that failed, a run inserted
+        // after the lease was gone).
+        let orphaned = try await client.query(
+            """
+            SELECT DISTINCT instance FROM runs AS run WHERE status IN ('running', 'stopping') AND instance IS NOT NULL
+            AND instance <> \(instanceID) AND NOT EXISTS (SELECT 1 FROM instances WHERE id = run.instance)
+            """,
+            logger: logger
+        )
+        var orphans: [String] = []
+        for try await id in orphaned.decode(String.self) { orphans.append(id) }
         var marked = 0
-        for instance in expired {
+        for instance in expired + orphans {
+            let expiredLease = expired.contains(instance)
             marked += try await client.withTransaction(logger: logger) { connection in
-                let claimed = try await connection.query(
-                    "DELETE FROM instances WHERE id = \(instance) AND lease_until < clock_timestamp() RETURNING id",
-                    logger: logger
-                )
-                var mine = false
-                for try await _ in claimed { mine = true }
-                guard mine else { return 0 }
+                var claimed = false
+                if expiredLease {
+                    // Of instances sweeping at once, the one whose delete goes through.
+                    for try await _ in try await connection.query(
+                        "DELETE FROM instances WHERE id = \(instance) AND lease_until < clock_timestamp() RETURNING id",
+                        logger: logger
+                    ) {
+                        claimed = true
+                    }
+                } else {
+                    // No lease, and no live process holding the instance's lock (the key
+                    // ``InstanceLease`` holds): nobody executes these runs.
+                    for try await free in try await connection.query(
+                        """
+                        SELECT pg_try_advisory_xact_lock(hashtext(\("tether instance \(instance)")))
+                        AND NOT EXISTS (SELECT 1 FROM instances WHERE id = \(instance))
+                        """,
+                        logger: logger
+                    ).decode(Bool.self) {
+                        claimed = free
+                    }
+                }
+                guard claimed else { return 0 }
                 let leftovers = try await connection.query(
                     """
                     SELECT \(unescaped: PostgresRunStore.columns) FROM runs

@@ -108,6 +108,17 @@ struct ClusterTests {
                     let (_, record) = try await json(http, .GET, instance.baseURL + "/runs/\(id)")
                     #expect(record["status"] == "stopped", "\(instance.baseURL)")
                 }
+                // Resumed on yet another instance: exactly the events after the one seen.
+                var resume = HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events")
+                resume.headers.add(name: "Last-Event-ID", value: "2")
+                let resumed = try await http.execute(resume, timeout: .seconds(60))
+                let rest = try await withTimeout(seconds: 60, "the resumed stream") {
+                    var reader = SSEReader(resumed)
+                    return try await reader.read { $0.event == "done" }
+                }
+                let (_, shownAgain) = try await json(http, .GET, a.baseURL + "/runs/\(id)")
+                let total = shownAgain["events"]?.arrayValue?.count ?? 0
+                #expect(rest.ofEvent("progress").compactMap { $0.id.flatMap(Int.init) } == Array(3...max(3, total)))
                 let (_, listed) = try await json(http, .GET, b.baseURL + "/runs")
                 #expect(listed["runs"]?.arrayValue?.contains { $0["id"] == .string(id) } == true, "any instance lists it")
             }
@@ -358,6 +369,80 @@ struct ClusterTests {
             try await withHTTPClient { http in
                 let (code, health) = try await json(http, .GET, cluster.processes[0].baseURL + "/healthz")
                 #expect(code == 200 && health["instance"] == "a")
+            }
+        } catch {
+            await cluster.stopAll()
+            await llm.shutdown()
+            throw error
+        }
+        await cluster.stopAll()
+        await llm.shutdown()
+    }
+
+    @Test func runsLeftInFlightWithoutALeaseAreMarkedOnceNoProcessHoldsTheirInstance() async throws {
+        let llm = try await HeldChatServer.start(holdAnswers: true)
+        // A lease far longer than the test: only the missing lease can mark the run.
+        let cluster = try await Instances.start(["a", "b"], llm: llm, lease: 600)
+        let (a, b) = (cluster.processes[0], cluster.processes[1])
+        do {
+            try await withHTTPClient { http in
+                let (_, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+                let id = try #require(started["runId"]?.stringValue)
+                try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
+                // The lease row goes (as after a resignation whose final writes failed); A
+                // still holds its instance's lock, so nobody marks its run yet.
+                try await TestPostgres.execute("DELETE FROM instances WHERE id = 'a'", on: cluster.database)
+                let stream = try await http.execute(HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+                let frames = try await withTimeout(seconds: 60, "the run marked interrupted") {
+                    var reader = SSEReader(stream)
+                    _ = try await reader.read { $0.event == "status" }
+                    try await a.kill9()
+                    return try await reader.read { $0.event == "done" }
+                }
+                #expect(frames.last?.json?["status"] == "interrupted")
+            }
+        } catch {
+            await cluster.stopAll()
+            await llm.shutdown()
+            throw error
+        }
+        await cluster.stopAll()
+        await llm.shutdown()
+    }
+
+    @Test func aBulkStopThroughOneInstanceReachesTheRunsOfEvery() async throws {
+        let llm = try await HeldChatServer.start(holdAnswers: true)
+        let cluster = try await Instances.start(["a", "b", "c"], llm: llm)
+        let (a, b, c) = (cluster.processes[0], cluster.processes[1], cluster.processes[2])
+        do {
+            try await withHTTPClient { http in
+                var ids: [String] = []
+                for instance in [a, a, b] {
+                    let (_, started) = try await json(http, .POST, instance.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+                    ids.append(try #require(started["runId"]?.stringValue))
+                }
+                try await withTimeout(seconds: 60, "the three first calls") { await llm.waitForRequests(3) }
+                let (status, bulk) = try await json(http, .POST, c.baseURL + "/runs/stop?agent=two-calls")
+                #expect(status == 202)
+                let stopped = Set(bulk["runIds"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                #expect(stopped == Set(ids), "every matching run, wherever it runs: \(bulk)")
+                for id in ids {
+                    let stream = try await http.execute(HTTPClientRequest(url: c.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+                    _ = try await withTimeout(seconds: 60, "stop.requested of \(id)") {
+                        var reader = SSEReader(stream)
+                        return try await reader.read { $0.event == "progress" && $0.json?["kind"] == "stop.requested" }
+                    }
+                }
+                llm.releaseAll()
+                for id in ids {
+                    let stream = try await http.execute(HTTPClientRequest(url: c.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+                    let frames = try await withTimeout(seconds: 60, "the end of \(id)") {
+                        var reader = SSEReader(stream)
+                        return try await reader.read { $0.event == "done" }
+                    }
+                    #expect(frames.last?.json?["status"] == "stopped")
+                }
+                #expect(llm.state.requests.count == 3, "no run made its second call")
             }
         } catch {
             await cluster.stopAll()
