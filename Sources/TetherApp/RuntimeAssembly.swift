@@ -60,18 +60,23 @@ public struct RuntimeAssembly: Sendable {
                 let database: PostgresDatabase
                 do {
                     database = try await PostgresDatabase.open(url: url, logger: logger)
-                    let shared = PostgresCluster(
-                        database: database,
-                        instanceID: instanceID,
-                        lease: configuration.lease,
-                        period: configuration.clusterPoll,
-                        logger: logger
-                    )
-                    try await shared.register()
-                    cluster = shared
                 } catch {
                     throw StartupError("the database of TETHER_DATABASE_URL cannot be used: \(String(reflecting: error))")
                 }
+                let shared = PostgresCluster(
+                    database: database,
+                    instanceID: instanceID,
+                    lease: configuration.lease,
+                    period: configuration.clusterPoll,
+                    logger: logger
+                )
+                do {
+                    try await shared.register()
+                } catch {
+                    database.close()
+                    throw StartupError("this instance cannot join the database of TETHER_DATABASE_URL: \(String(reflecting: error))")
+                }
+                cluster = shared
                 // First: services shut down in reverse order, and the database goes last.
                 services.append(database)
                 logger.info("storing runs in PostgreSQL as instance \(instanceID)")

@@ -26,8 +26,10 @@ public final class PostgresDatabase: Service, Sendable {
     /// Connects, and brings the schema up to date (several instances starting at once take
     /// turns: the migrations run under an advisory lock).
     public static func open(url: String, logger: Logger = Logger(label: "tether.postgres")) async throws -> PostgresDatabase {
+        let parsed = try PostgresURL(url)
+        try await checkReachable(parsed, logger: logger)
         let database = PostgresDatabase(
-            client: PostgresClient(configuration: try PostgresURL.configuration(url), backgroundLogger: logger),
+            client: PostgresClient(configuration: parsed.client, backgroundLogger: logger),
             logger: logger
         )
         do {
@@ -37,6 +39,18 @@ public final class PostgresDatabase: Service, Sendable {
             throw error
         }
         return database
+    }
+
+    /// One connection, opened and closed, so that a database out of reach or refusing the
+    /// login stops start-up within the connect timeout, with the reason: the pool would
+    /// retry until its circuit breaker trips, a minute later, without it.
+    static func checkReachable(_ url: PostgresURL, logger: Logger) async throws {
+        do {
+            let opened = try await PostgresConnection.connect(configuration: try url.connection(), id: 0, logger: logger)
+            try await opened.close()
+        } catch {
+            throw PostgresStoreError.unreachable(String(reflecting: error))
+        }
     }
 
     /// Closes the pool: queries after it fail.
@@ -84,12 +98,25 @@ public final class PostgresDatabase: Service, Sendable {
 }
 
 /// Reads a `postgres://user:password@host:port/database?sslmode=…` URL.
-enum PostgresURL {
-    static func configuration(_ text: String) throws -> PostgresClient.Configuration {
+struct PostgresURL {
+    enum Encryption {
+        case disable
+        case prefer(TLSConfiguration)
+        case require(TLSConfiguration)
+    }
+
+    var host: String
+    var port: Int
+    var username: String
+    var password: String?
+    var database: String?
+    var encryption: Encryption
+
+    init(_ text: String) throws {
         guard let url = URLComponents(string: text), url.scheme == "postgres" || url.scheme == "postgresql",
             let host = url.host, !host.isEmpty
         else {
-            throw PostgresStoreError.badURL("expected postgres://user:password@host:port/database, got \(redacted(text))")
+            throw PostgresStoreError.badURL("expected postgres://user:password@host:port/database, got \(Self.redacted(text))")
         }
         let mode = url.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
         // As libpq: `prefer` and `require` encrypt without checking the server's certificate
@@ -99,26 +126,52 @@ enum PostgresURL {
         unverified.certificateVerification = .none
         var caOnly = TLSConfiguration.makeClientConfiguration()
         caOnly.certificateVerification = .noHostnameVerification
-        let tls: PostgresClient.Configuration.TLS
         switch mode {
-        case "disable": tls = .disable
-        case "prefer", "allow": tls = .prefer(unverified)
-        case "require": tls = .require(unverified)
-        case "verify-ca": tls = .require(caOnly)
-        case "verify-full": tls = .require(.makeClientConfiguration())
+        case "disable": encryption = .disable
+        case "prefer", "allow": encryption = .prefer(unverified)
+        case "require": encryption = .require(unverified)
+        case "verify-ca": encryption = .require(caOnly)
+        case "verify-full": encryption = .require(.makeClientConfiguration())
         default: throw PostgresStoreError.badURL("sslmode must be disable, prefer, require, verify-ca or verify-full, not \(mode)")
         }
         let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
-        // postgres-nio's pool keeps at most 20 connections (its default): three instances stay
-        // well within PostgreSQL's default `max_connections` of 100.
-        return PostgresClient.Configuration(
+        self.host = host
+        self.port = url.port ?? 5432
+        self.username = url.user ?? "postgres"
+        self.password = url.password
+        self.database = database.isEmpty ? nil : database
+    }
+
+    /// The pool's configuration. postgres-nio's pool keeps at most 20 connections (its
+    /// default): three instances stay well within PostgreSQL's default `max_connections` of 100.
+    var client: PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS
+        switch encryption {
+        case .disable: tls = .disable
+        case .prefer(let settings): tls = .prefer(settings)
+        case .require(let settings): tls = .require(settings)
+        }
+        return PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
+    }
+
+    /// The configuration of one connection outside the pool.
+    func connection() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS
+        switch encryption {
+        case .disable: tls = .disable
+        case .prefer(let settings): tls = .prefer(try NIOSSLContext(configuration: settings))
+        case .require(let settings): tls = .require(try NIOSSLContext(configuration: settings))
+        }
+        var configuration = PostgresConnection.Configuration(
             host: host,
-            port: url.port ?? 5432,
-            username: url.user ?? "postgres",
-            password: url.password,
-            database: database.isEmpty ? nil : database,
+            port: port,
+            username: username,
+            password: password,
+            database: database,
             tls: tls
         )
+        configuration.options.connectTimeout = .seconds(10)
+        return configuration
     }
 
     /// The URL without its password, for messages.
@@ -138,11 +191,14 @@ public enum PostgresStoreError: Error, Sendable, CustomStringConvertible {
     case fenced
     /// Events for a tree whose root has ended.
     case treeEnded(String)
+    /// The database cannot be reached, or refuses the login.
+    case unreachable(String)
 
     public var description: String {
         switch self {
         case .badURL(let reason): "TETHER_DATABASE_URL cannot be used: \(reason)"
         case .unknownRun(let id): "no stored run in flight has the id \(id)"
+        case .unreachable(let reason): "could not connect: \(reason)"
         case .treeEnded(let root): "the run tree \(root) has ended: its log takes no more events"
         case .corrupt(let reason): "the database holds a value Tether cannot read: \(reason)"
         case .fenced: "this instance lost its lease on the database and writes nothing more"

@@ -20,7 +20,7 @@ public enum TestPostgres {
     /// Creates an empty database on the cluster and returns its URL.
     public static func freshDatabase() async throws -> String {
         guard let clusterURL, var url = URLComponents(string: clusterURL) else {
-            throw TestPostgresError("TETHER_TEST_DATABASE_URL is not set: run the tests through scripts/with-postgres")
+            throw TestSetupError("TETHER_TEST_DATABASE_URL is not set: run the tests through scripts/with-postgres")
         }
         let name = "tether_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
         try await execute("CREATE DATABASE \(name)", on: clusterURL)
@@ -33,7 +33,7 @@ public enum TestPostgres {
     @discardableResult
     public static func execute(_ sql: String, on databaseURL: String) async throws -> Int {
         guard let url = URLComponents(string: databaseURL), let host = url.host else {
-            throw TestPostgresError("not a database URL: \(databaseURL)")
+            throw TestSetupError("not a database URL: \(databaseURL)")
         }
         let logger = Logger(label: "test-postgres") { _ in SwiftLogNoOpLogHandler() }
         let database = url.path.hasPrefix("/") && url.path.count > 1 ? String(url.path.dropFirst()) : "postgres"
@@ -61,7 +61,7 @@ public enum TestPostgres {
     }
 }
 
-public struct TestPostgresError: Error, CustomStringConvertible {
+public struct TestSetupError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }

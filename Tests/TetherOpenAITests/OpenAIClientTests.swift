@@ -62,19 +62,8 @@ import TetherTestSupport
     }
 
     @Test func anUnreachableServerFailsWithAClearError() async throws {
-        // A port held bound but not listening refuses connections, and no server of a test
-        // running alongside can take it meanwhile (a port merely closed can be reused).
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        try #require(bound)
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let refusing = try RefusingPort()
+        let port = refusing.port
         let error = await #expect(throws: OpenAIError.self) {
             try await withClient(baseURL: "http://127.0.0.1:\(port)/v1") { client in try await client.complete(LLMRequest(prompt: "hi")) }
         }

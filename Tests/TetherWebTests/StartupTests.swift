@@ -12,6 +12,22 @@ import TetherTestSupport
         FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID())").path
     }
 
+    @Test func aDatabaseOutOfReachStopsStartUpAtOnceWithTheReasonAndNoPassword() async throws {
+        let closed = try RefusingPort()
+        let (status, output) = try await TetherProcess.runToEnd(
+            [
+                "serve", "--port", "0", "--data-dir", Self.folder("startup-data"),
+                "--database-url", "postgres://tether:hunter2@127.0.0.1:\(closed.port)/tether?sslmode=disable",
+            ],
+            in: packageRoot
+        )
+        #expect(status == 1)
+        #expect(output.contains("TETHER_DATABASE_URL cannot be used") && output.contains("refused"), "\(output)")
+        #expect(!output.contains("hunter2"), "the password is never printed")
+        #expect(!output.contains("Fatal error"))
+        #expect(!output.contains("Tether is serving"))
+    }
+
     @Test func aSecondServerOnAFolderInUseRefusesToStartAndLeavesTheFirstAlone() async throws {
         let data = Self.folder("startup-data")
         let agents = Self.folder("startup-agents")
