@@ -1,7 +1,7 @@
 /// The fail-safe of a test that waits on an event: `operation`'s result, or
 /// ``TimedOut`` once `seconds` have passed. Never a way to synchronise.
 public func withTimeout<T: Sendable>(
-    seconds: Double = 30,
+    seconds: Double = 60,
     _ what: String = "operation",
     _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
