@@ -54,10 +54,13 @@ public struct EventDraft: Sendable, Hashable {
     public var message: String
     public var data: [String: JSONValue]
 
+    /// A NUL in `message` becomes U+FFFD: the stores' text columns cannot hold it (SQLite
+    /// reads text up to it, PostgreSQL refuses it), and a log line needs none. `data` keeps
+    /// its NULs: it is stored as JSON, which escapes them.
     public init(runID: RunID, kind: EventKind, message: String, data: [String: JSONValue] = [:]) {
         self.runID = runID
         self.kind = kind
-        self.message = message
+        self.message = message.utf8.contains(0) ? message.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : message
         self.data = data
     }
 }

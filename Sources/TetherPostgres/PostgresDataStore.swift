@@ -19,7 +19,7 @@ public final class PostgresDataStore: DataStore {
             "SELECT value FROM store_entries WHERE namespace = \(key.namespace) AND key = \(key.key)",
             logger: logger
         )
-        for try await value in rows.decode(String.self) { return value }
+        for try await value in rows.decode(ByteBuffer.self) { return String(buffer: value) }
         return nil
     }
 
@@ -28,7 +28,7 @@ public final class PostgresDataStore: DataStore {
         try await client.run(
             """
             INSERT INTO store_entries (namespace, key, value, updated_at)
-            VALUES (\(key.namespace), \(key.key), \(value), \(Date().timeIntervalSinceReferenceDate))
+            VALUES (\(key.namespace), \(key.key), \(ByteBuffer(string: value)), \(Date().timeIntervalSinceReferenceDate))
             ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
             """,
             logger: logger
@@ -56,8 +56,10 @@ public final class PostgresDataStore: DataStore {
             logger: logger
         )
         var entries: [StoreEntry] = []
-        for try await (key, value, updated) in rows.decode((String, String, Double).self) {
-            entries.append(StoreEntry(namespace: namespace, key: key, value: value, updatedAt: Date(timeIntervalSinceReferenceDate: updated)))
+        for try await (key, value, updated) in rows.decode((String, ByteBuffer, Double).self) {
+            entries.append(
+                StoreEntry(namespace: namespace, key: key, value: String(buffer: value), updatedAt: Date(timeIntervalSinceReferenceDate: updated))
+            )
         }
         return entries
     }

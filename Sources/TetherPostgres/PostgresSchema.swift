@@ -7,6 +7,7 @@ import PostgresNIO
 /// Times are `double precision` seconds since 2001-01-01 (`Date`'s own storage), as in
 /// SQLite, so that they come back to the bit: listing pages by `(created_at, id)` depends on it.
 /// Ids and keys compare byte by byte (`COLLATE "C"`), as in SQLite, whatever the locale.
+/// Stored values are `bytea`: `text` cannot hold U+0000, which a value may.
 enum PostgresSchema {
     static let migrations: [(name: String, sql: [String])] = [
         (
@@ -52,7 +53,7 @@ enum PostgresSchema {
                 CREATE TABLE store_entries (
                     namespace TEXT COLLATE "C" NOT NULL,
                     key TEXT COLLATE "C" NOT NULL,
-                    value TEXT NOT NULL,
+                    value BYTEA NOT NULL,
                     updated_at DOUBLE PRECISION NOT NULL,
                     PRIMARY KEY (namespace, key)
                 )

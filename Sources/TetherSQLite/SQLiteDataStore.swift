@@ -3,7 +3,8 @@ import GRDB
 import TetherCore
 
 /// The ``DataStore`` of the embedded default: namespaced keys in SQLite, kept across runs and
-/// restarts.
+/// restarts. Values are written as blobs (UTF-8), so one holding U+0000 comes back whole: text
+/// is read up to its first NUL. Values written as text by earlier versions read the same.
 public final class SQLiteDataStore: DataStore {
     let database: SQLiteDatabase
 
@@ -13,11 +14,11 @@ public final class SQLiteDataStore: DataStore {
 
     public func value(for key: StoreKey) async throws -> String? {
         try await database.pool.read { db in
-            try String.fetchOne(
+            try Data.fetchOne(
                 db,
                 sql: "SELECT value FROM store_entries WHERE namespace = ? AND key = ?",
                 arguments: [key.namespace, key.key]
-            )
+            ).map { String(decoding: $0, as: UTF8.self) }
         }
     }
 
@@ -29,7 +30,7 @@ public final class SQLiteDataStore: DataStore {
                     INSERT INTO store_entries (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
                     ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
                     """,
-                arguments: [key.namespace, key.key, value, now]
+                arguments: [key.namespace, key.key, Data(value.utf8), now]
             )
         }
     }
@@ -55,7 +56,7 @@ public final class SQLiteDataStore: DataStore {
                 StoreEntry(
                     namespace: namespace,
                     key: row["key"],
-                    value: row["value"],
+                    value: String(decoding: row["value"] as Data, as: UTF8.self),
                     updatedAt: Date(timeIntervalSinceReferenceDate: row["updated_at"])
                 )
             }

@@ -165,3 +165,14 @@ final class CountingBackend: ToolBackend {
         }
     }
 }
+
+@Suite struct EventDraftTests {
+    /// Text columns cannot hold U+0000 (SQLite reads up to it, PostgreSQL refuses it): a log
+    /// line's NUL becomes U+FFFD before any store sees it, and its data keeps it (JSON).
+    @Test func aNulInAMessageBecomesTheReplacementCharacterAndDataKeepsIt() {
+        let draft = EventDraft(runID: RunID(), kind: .log, message: "before\u{0}after", data: ["raw": "a\u{0}b"])
+        #expect(draft.message == "before\u{FFFD}after")
+        #expect(draft.data["raw"] == "a\u{0}b")
+        #expect(EventDraft(runID: RunID(), kind: .log, message: "plain é").message == "plain é")
+    }
+}

@@ -184,6 +184,9 @@ func event(_ seq: Int, _ run: RunID, _ kind: EventKind = .log) -> ProgressEvent 
             #expect(try await !data.deleteValue(for: StoreKey(parsing: "brief/intro")))
             #expect(try await data.value(for: StoreKey(parsing: "brief/intro")) == nil)
             #expect(try await data.value(for: StoreKey(parsing: "notes/intro")) == "other")
+            try await data.setValue("nul \u{0} inside, é ✓", for: StoreKey(parsing: "odd/nul"))
+            #expect(try await data.value(for: StoreKey(parsing: "odd/nul")) == "nul \u{0} inside, é ✓", "a value comes back byte for byte")
+            #expect(try await data.namespaces().first { $0.namespace == "odd" }?.bytes == "nul \u{0} inside, é ✓".utf8.count)
         }
     }
 }
