@@ -88,6 +88,8 @@ struct HTMLParseFailure: Error {
 
 /// Parses a page and records an issue for each libxml2 error or warning.
 func checkedPage(_ html: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> HTMLPage {
+    // libxml2 reads the page as a C string, up to its first NUL: one would hide the rest.
+    #expect(!html.utf8.contains(0), "a NUL byte in the page", sourceLocation: sourceLocation)
     let page = try HTMLPage(html)
     #expect(page.problems.isEmpty, "libxml2 reported: \(page.problems)", sourceLocation: sourceLocation)
     #expect(page.count("/html/head/meta[@charset='utf-8']") == 1, "every page declares utf-8", sourceLocation: sourceLocation)

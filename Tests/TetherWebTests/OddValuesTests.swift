@@ -24,6 +24,30 @@ import TetherTestSupport
         return (database, .custom(runStore: SQLiteRunStore(database: database), dataStore: SQLiteDataStore(database: database)))
     }
 
+    /// Logs, stores and returns text holding U+0000.
+    static let nul = AgentDescriptor.closure("nul") { input, tools in
+        let text = input["text"]?.stringValue ?? ""
+        try await tools.log("got \(text)")
+        try await tools.store.set("odd/nul", to: text)
+        return .string(try await tools.store.get("odd/nul") ?? "missing")
+    }
+
+    @Test func textHoldingANulIsKeptAndPagesShowTheReplacementCharacter() async throws {
+        let (_, storage) = try Self.sqlite()
+        try await withServer(agents: [Self.nul], storage: storage) { client, supervisor in
+            let id = try await client.startRun("nul", input: #"{"text": "a\u0000b"}"#)
+            let final = try await withTimeout { try await supervisor.waitUntilFinished(id) }
+            #expect(final.status == .succeeded, "\(final.error ?? "")")
+            #expect(final.result == "a\u{0}b", "stored and read back whole")
+            let detail = try await client.execute(uri: "/runs/\(id)", method: .get)
+            let log = try #require(try detail.json()["events"]?.arrayValue?.first { $0["kind"] == "log" })
+            #expect(log["message"] == "got a\u{FFFD}b")
+            let browser = try await BrowserSession.open(client)
+            let page = try await browser.page("/runs/\(id)")
+            #expect(page.node("/html/body")?.text.contains("a\u{FFFD}b") == true, "the input and the log line show U+FFFD")
+        }
+    }
+
     @Test func aNumberThatIsNotFiniteIsWrittenAsNullEverywhere() async throws {
         let (_, storage) = try Self.sqlite()
         try await withServer(agents: [Self.infinite], storage: storage) { client, supervisor in

@@ -46,7 +46,10 @@ struct PageRenderer: Sendable {
 
     /// An HTML response of `template` rendered with `view`.
     func page(_ template: String, _ view: Any, status: HTTPResponse.Status = .ok) -> Response {
-        let html = library.render(view, withTemplate: template) ?? "<!DOCTYPE html><title>Tether</title><p>Missing template \(template).</p>"
+        var html = library.render(view, withTemplate: template) ?? "<!DOCTYPE html><title>Tether</title><p>Missing template \(template).</p>"
+        // HTML has no place for U+0000 (a parse error in every browser): what a user gave
+        // with one, an input or a stored value, shows U+FFFD instead, as browsers would.
+        if html.utf8.contains(0) { html = html.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") }
         return Response(
             status: status,
             headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
