@@ -117,7 +117,7 @@ public struct RuntimeAssembly: Sendable {
                 logger: logger
             )
             services.append(clientService)
-            llm = OpenAIClient(configuration: openAI, httpClient: clientService.client, maxConnections: configuration.llmMaxConnections)
+            llm = OpenAIClient(configuration: openAI, httpClients: clientService.clients, maxConnections: configuration.llmMaxConnections)
         } else {
             llm = SimulatedLLM(latency: configuration.simulatedLatency)
         }

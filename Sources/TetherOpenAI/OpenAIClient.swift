@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Synchronization
 import TetherCore
 
 /// The `openai` provider: Chat Completions over HTTP through an `HTTPClient` the application
@@ -10,9 +11,11 @@ import TetherCore
 public struct OpenAIClient: LLMClient {
     public let provider = "openai"
     public let configuration: OpenAIConfiguration
-    let httpClient: HTTPClient
-    /// As many calls in flight as the client has connections (``HTTPClientService/forLLM``);
-    /// the others wait here, and their run says so.
+    /// The clients calls are shared among, in turn (``HTTPClientService/forLLM``).
+    let httpClients: [HTTPClient]
+    private let turn: Turn
+    /// As many calls in flight as the clients have connections; the others wait here, and
+    /// their run says so.
     let gate: CallGate
 
     /// Answers larger than this fail rather than fill memory.
@@ -20,9 +23,22 @@ public struct OpenAIClient: LLMClient {
 
     /// `maxConnections` must be the connection limit `httpClient` was made with.
     public init(configuration: OpenAIConfiguration, httpClient: HTTPClient, maxConnections: Int = OpenAIConfiguration.defaultMaxConnections) {
+        self.init(configuration: configuration, httpClients: [httpClient], maxConnections: maxConnections)
+    }
+
+    /// With the clients of ``HTTPClientService/forLLM(connectTimeout:maxConnections:logger:)``;
+    /// each must allow `maxConnections` connections.
+    public init(configuration: OpenAIConfiguration, httpClients: [HTTPClient], maxConnections: Int = OpenAIConfiguration.defaultMaxConnections) {
+        precondition(!httpClients.isEmpty, "an openai provider needs a client")
         self.configuration = configuration
-        self.httpClient = httpClient
+        self.httpClients = httpClients
+        self.turn = Turn()
         self.gate = CallGate(limit: maxConnections)
+    }
+
+    /// The client whose turn it is.
+    var httpClient: HTTPClient {
+        httpClients.count == 1 ? httpClients[0] : httpClients[turn.next() % httpClients.count]
     }
 
     public var defaultModel: String { configuration.model }
@@ -259,4 +275,10 @@ struct ErrorEnvelope: Decodable {
         var message: String
     }
     var error: Detail
+}
+
+/// A counter handing out turns, for sharing calls among clients.
+final class Turn: Sendable {
+    private let counter = Atomic<Int>(0)
+    func next() -> Int { counter.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max }
 }

@@ -21,8 +21,9 @@ import TetherTestSupport
         )
         let client = OpenAIClient(
             configuration: OpenAIConfiguration(baseURL: server.baseURL, model: "test-model", apiKey: nil, timeout: .seconds(120)),
-            httpClient: service.client
+            httpClients: service.clients
         )
+        #expect(service.clients.count == 16, "10,000 connections are shared among 16 clients of 640")
         do {
             try await withThrowingTaskGroup(of: String.self) { group in
                 for index in 0..<calls {
@@ -39,11 +40,11 @@ import TetherTestSupport
                 #expect(Set(answers).count == calls, "each call got its own answer")
             }
         } catch {
-            try? await service.client.shutdown()
+            for client in service.clients { try? await client.shutdown() }
             await server.shutdown()
             throw error
         }
-        try await service.client.shutdown()
+        for client in service.clients { try await client.shutdown() }
         await server.shutdown()
     }
 }
