@@ -96,10 +96,42 @@ class TetherServer:
         return self.api("GET", f"/runs/{run_id}")
 
 
+class ClusterBehindNginx(TetherServer):
+    """Three instances on one PostgreSQL database behind nginx (Tests/Browser/cluster.py),
+    used as one server: its base is nginx's, and its API calls go through nginx too."""
+
+    def __init__(self, latency_ms, grace_seconds, extra=()):
+        from cluster import Nginx, fresh_database
+        database = fresh_database()
+        self.instances = []
+        try:
+            for n in (1, 2, 3):
+                self.instances.append(TetherServer(latency_ms, grace_seconds, extra=(
+                    *extra, "--database-url", database, "--instance-id", f"browser-{n}")))
+            self.nginx = Nginx([instance.port for instance in self.instances])
+        except Exception:
+            for instance in self.instances:
+                instance.stop()
+            raise
+        self.port = self.nginx.port
+        self.base = self.nginx.base
+        self.log = self.instances[0].log
+
+    def stop(self):
+        self.nginx.stop()
+        for instance in self.instances:
+            instance.stop()
+
+
+# TETHER_BROWSER_BEHIND_NGINX=1 (the README's test command sets it for a second pass of the
+# screen's tests) serves them from three instances behind nginx instead of one process.
+Served = ClusterBehindNginx if os.environ.get("TETHER_BROWSER_BEHIND_NGINX") == "1" else TetherServer
+
+
 @pytest.fixture(scope="session")
 def server():
     """A server whose simulated LLM answers in 0.7 s: runs move along visibly."""
-    tether = TetherServer(latency_ms=700, grace_seconds=30)
+    tether = Served(latency_ms=700, grace_seconds=30)
     yield tether
     tether.stop()
 
@@ -108,7 +140,7 @@ def server():
 def slow_server():
     """A server whose LLM takes 4 s and offers Force stop after 2 s in stopping: the
     stopping and force-offered states last long enough to look at."""
-    tether = TetherServer(latency_ms=4000, grace_seconds=2)
+    tether = Served(latency_ms=4000, grace_seconds=2)
     yield tether
     tether.stop()
 
