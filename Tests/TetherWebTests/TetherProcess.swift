@@ -69,15 +69,20 @@ final class TetherProcess: Sendable {
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = pipe
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            guard !data.isEmpty else {
-                handle.readabilityHandler = nil
-                return
-            }
-            output.update { $0 += String(decoding: data, as: UTF8.self) }
-        }
         try process.run()
+        // The child has its own copy: closing ours lets the reader see the end.
+        try? pipe.fileHandleForWriting.close()
+        // A thread of its own doing blocking reads, not `readabilityHandler`: with several
+        // processes at once, dispatch's read sources crashed the test process in libdispatch
+        // (`_dispatch_event_loop_drain`).
+        let reading = pipe.fileHandleForReading
+        Thread {
+            while true {
+                let data = reading.availableData
+                if data.isEmpty { break }
+                output.update { $0 += String(decoding: data, as: UTF8.self) }
+            }
+        }.start()
         let marker = "Tether is serving on http://127.0.0.1:"
         try await withTimeout(seconds: 60, "tether to start") { await output.wait { $0.contains(marker) } }
         let text = output.value
