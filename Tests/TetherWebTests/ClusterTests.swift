@@ -54,6 +54,21 @@ struct ClusterTests {
         }
     }
 
+    /// Runs `body` with an HTTP client, then stops the instances and the LLM server however
+    /// it ends; on failure the instances' logs are printed first.
+    func running(_ cluster: Instances, _ llm: HeldChatServer, _ body: (HTTPClient) async throws -> Void) async throws {
+        do {
+            try await withHTTPClient { http in try await body(http) }
+        } catch {
+            for process in cluster.processes { print("log of \(process.baseURL):\n\(process.log)") }
+            await cluster.stopAll()
+            await llm.shutdown()
+            throw error
+        }
+        await cluster.stopAll()
+        await llm.shutdown()
+    }
+
     func json(_ http: HTTPClient, _ method: HTTPMethod, _ url: String, _ body: String? = nil) async throws -> (Int, JSONValue) {
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -71,108 +86,90 @@ struct ClusterTests {
         // No polling within the test: the stop and the tail ride on the notifications alone.
         let cluster = try await Instances.start(["a", "b", "c"], llm: llm, poll: 600)
         let (a, b, c) = (cluster.processes[0], cluster.processes[1], cluster.processes[2])
-        do {
-            try await withHTTPClient { http in
-                let (status, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
-                #expect(status == 202)
-                let id = try #require(started["runId"]?.stringValue)
-                let (_, shown) = try await json(http, .GET, c.baseURL + "/runs/\(id)")
-                #expect(shown["instance"] == "a", "the run records the instance executing it: \(shown)")
-                try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
+        try await running(cluster, llm) { http in
+            let (status, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+            #expect(status == 202)
+            let id = try #require(started["runId"]?.stringValue)
+            let (_, shown) = try await json(http, .GET, c.baseURL + "/runs/\(id)")
+            #expect(shown["instance"] == "a", "the run records the instance executing it: \(shown)")
+            try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
 
-                let stream = try await http.execute(HTTPClientRequest(url: c.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
-                try await withTimeout(seconds: 60, "the stream on C") {
-                    var reader = SSEReader(stream)
-                    let opening = try await reader.read { $0.event == "status" }
-                    #expect(opening.last?.json?["status"] == "running")
+            let stream = try await http.execute(HTTPClientRequest(url: c.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+            try await withTimeout(seconds: 60, "the stream on C") {
+                var reader = SSEReader(stream)
+                let opening = try await reader.read { $0.event == "status" }
+                #expect(opening.last?.json?["status"] == "running")
 
-                    let (stopStatus, stopping) = try await json(http, .POST, b.baseURL + "/runs/\(id)/stop")
-                    #expect(stopStatus == 202)
-                    #expect(stopping["status"] == "stopping")
-                    // A takes the stop in and logs it; C sees it from the database.
-                    let untilStop = try await reader.read { $0.event == "progress" && $0.json?["kind"] == "stop.requested" }
-                    #expect(!untilStop.contains { $0.json?["kind"] == "llm.finished" }, "the call is still in flight")
-                    #expect(llm.state.completedResponses == 0)
+                let (stopStatus, stopping) = try await json(http, .POST, b.baseURL + "/runs/\(id)/stop")
+                #expect(stopStatus == 202)
+                #expect(stopping["status"] == "stopping")
+                // A takes the stop in and logs it; C sees it from the database.
+                let untilStop = try await reader.read { $0.event == "progress" && $0.json?["kind"] == "stop.requested" }
+                #expect(!untilStop.contains { $0.json?["kind"] == "llm.finished" }, "the call is still in flight")
+                #expect(llm.state.completedResponses == 0)
 
-                    llm.release(0)
-                    let rest = try await reader.read { $0.event == "done" }
-                    let kinds = rest.ofEvent("progress").compactMap { $0.json?["kind"]?.stringValue }
-                    #expect(kinds.first == "llm.finished", "the call in flight finished: \(kinds)")
-                    #expect(kinds.last == "run.finished")
-                    #expect(!kinds.contains("store"), "the next boundary threw")
-                    #expect(rest.last?.json?["status"] == "stopped")
-                }
-                #expect(llm.state.requests.count == 1, "no second call")
-                #expect(llm.state.completedResponses == 1 && llm.state.abortedRequests == 0)
-                for instance in [a, b, c] {
-                    let (_, record) = try await json(http, .GET, instance.baseURL + "/runs/\(id)")
-                    #expect(record["status"] == "stopped", "\(instance.baseURL)")
-                }
-                // Resumed on yet another instance: exactly the events after the one seen.
-                var resume = HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events")
-                resume.headers.add(name: "Last-Event-ID", value: "2")
-                let resumed = try await http.execute(resume, timeout: .seconds(60))
-                let rest = try await withTimeout(seconds: 60, "the resumed stream") {
-                    var reader = SSEReader(resumed)
-                    return try await reader.read { $0.event == "done" }
-                }
-                let (_, shownAgain) = try await json(http, .GET, a.baseURL + "/runs/\(id)")
-                let total = shownAgain["events"]?.arrayValue?.count ?? 0
-                #expect(rest.ofEvent("progress").compactMap { $0.id.flatMap(Int.init) } == Array(3...max(3, total)))
-                let (_, listed) = try await json(http, .GET, b.baseURL + "/runs")
-                #expect(listed["runs"]?.arrayValue?.contains { $0["id"] == .string(id) } == true, "any instance lists it")
+                llm.release(0)
+                let rest = try await reader.read { $0.event == "done" }
+                let kinds = rest.ofEvent("progress").compactMap { $0.json?["kind"]?.stringValue }
+                #expect(kinds.first == "llm.finished", "the call in flight finished: \(kinds)")
+                #expect(kinds.last == "run.finished")
+                #expect(!kinds.contains("store"), "the next boundary threw")
+                #expect(rest.last?.json?["status"] == "stopped")
             }
-        } catch {
-            for process in cluster.processes { print("log of \(process.baseURL):\n\(process.log)") }
-            await cluster.stopAll()
-            await llm.shutdown()
-            throw error
+            #expect(llm.state.requests.count == 1, "no second call")
+            #expect(llm.state.completedResponses == 1 && llm.state.abortedRequests == 0)
+            for instance in [a, b, c] {
+                let (_, record) = try await json(http, .GET, instance.baseURL + "/runs/\(id)")
+                #expect(record["status"] == "stopped", "\(instance.baseURL)")
+            }
+            // Resumed on yet another instance: exactly the events after the one seen.
+            var resume = HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events")
+            resume.headers.add(name: "Last-Event-ID", value: "2")
+            let resumed = try await http.execute(resume, timeout: .seconds(60))
+            let rest = try await withTimeout(seconds: 60, "the resumed stream") {
+                var reader = SSEReader(resumed)
+                return try await reader.read { $0.event == "done" }
+            }
+            let (_, shownAgain) = try await json(http, .GET, a.baseURL + "/runs/\(id)")
+            let total = shownAgain["events"]?.arrayValue?.count ?? 0
+            #expect(rest.ofEvent("progress").compactMap { $0.id.flatMap(Int.init) } == Array(3...max(3, total)))
+            let (_, listed) = try await json(http, .GET, b.baseURL + "/runs")
+            #expect(listed["runs"]?.arrayValue?.contains { $0["id"] == .string(id) } == true, "any instance lists it")
         }
-        await cluster.stopAll()
-        await llm.shutdown()
     }
 
     @Test func aStopWhoseNotificationIsLostStillArrives() async throws {
         let llm = try await HeldChatServer.start(holdAnswers: true)
         let cluster = try await Instances.start(["a", "b"], llm: llm)
         let (a, b) = (cluster.processes[0], cluster.processes[1])
-        do {
-            try await withHTTPClient { http in
-                let (_, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
-                let id = try #require(started["runId"]?.stringValue)
-                try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
-                // Every listening connection on the database is cut, A's among them; and the
-                // stop below is never notified.
-                let cut = try await TestPostgres.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        try await running(cluster, llm) { http in
+            let (_, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+            let id = try #require(started["runId"]?.stringValue)
+            try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
+            // Every listening connection on the database is cut, A's among them; and the
+            // stop below is never notified.
+            let cut = try await TestPostgres.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+                on: cluster.database
+            )
+            #expect(cut >= 1, "a listener was connected")
+            let stream = try await http.execute(HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+            let frames = try await withTimeout(seconds: 60, "the run's end") {
+                var reader = SSEReader(stream)
+                _ = try await reader.read { $0.event == "status" }
+                // The stop as B records it, but with its notification lost: only the row.
+                try await TestPostgres.execute(
+                    "INSERT INTO stop_requests (run_id, instance, force, requested_at) VALUES ('\(id)', 'a', false, 0)",
                     on: cluster.database
                 )
-                #expect(cut >= 1, "a listener was connected")
-                let stream = try await http.execute(HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
-                let frames = try await withTimeout(seconds: 60, "the run's end") {
-                    var reader = SSEReader(stream)
-                    _ = try await reader.read { $0.event == "status" }
-                    // The stop as B records it, but with its notification lost: only the row.
-                    try await TestPostgres.execute(
-                        "INSERT INTO stop_requests (run_id, instance, force, requested_at) VALUES ('\(id)', 'a', false, 0)",
-                        on: cluster.database
-                    )
-                    // A takes the stop in all the same, on its next round of pending stops.
-                    _ = try await reader.read { $0.event == "progress" && $0.json?["kind"] == "stop.requested" }
-                    llm.release(0)
-                    return try await reader.read { $0.event == "done" }
-                }
-                #expect(frames.last?.json?["status"] == "stopped")
-                #expect(llm.state.requests.count == 1, "stopped before its second call")
+                // A takes the stop in all the same, on its next round of pending stops.
+                _ = try await reader.read { $0.event == "progress" && $0.json?["kind"] == "stop.requested" }
+                llm.release(0)
+                return try await reader.read { $0.event == "done" }
             }
-        } catch {
-            for process in cluster.processes { print("log of \(process.baseURL):\n\(process.log)") }
-            await cluster.stopAll()
-            await llm.shutdown()
-            throw error
+            #expect(frames.last?.json?["status"] == "stopped")
+            #expect(llm.state.requests.count == 1, "stopped before its second call")
         }
-        await cluster.stopAll()
-        await llm.shutdown()
     }
 
     @Test func theRunsOfAKilledInstanceAreMarkedInterruptedByTheOthers() async throws {
@@ -180,37 +177,28 @@ struct ClusterTests {
         let lease = 4
         let cluster = try await Instances.start(["a", "b"], llm: llm, lease: lease)
         let (a, b) = (cluster.processes[0], cluster.processes[1])
-        do {
-            try await withHTTPClient { http in
-                let (_, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
-                let id = try #require(started["runId"]?.stringValue)
-                try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
-                let stream = try await http.execute(HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
-                try await withTimeout(seconds: 60, "the run marked interrupted") {
-                    var reader = SSEReader(stream)
-                    _ = try await reader.read { $0.event == "status" }
-                    try await a.kill9()
-                    let killed = ContinuousClock.now
-                    let rest = try await reader.read { $0.event == "done" }
-                    let elapsed = ContinuousClock.now - killed
-                    print("cluster: a killed instance's run was marked interrupted on another after \(elapsed) (lease \(lease) s)")
-                    #expect(elapsed < .seconds(lease + 5), "within the lease and 5 s")
-                    #expect(rest.last?.json?["status"] == "interrupted")
-                    let finished = try #require(rest.ofEvent("progress").last?.json)
-                    #expect(finished["kind"] == "run.finished")
-                    #expect(finished["data"]?["reason"] == "lease")
-                }
-                let (_, record) = try await json(http, .GET, b.baseURL + "/runs/\(id)")
-                #expect(record["status"] == "interrupted")
+        try await running(cluster, llm) { http in
+            let (_, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+            let id = try #require(started["runId"]?.stringValue)
+            try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
+            let stream = try await http.execute(HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+            try await withTimeout(seconds: 60, "the run marked interrupted") {
+                var reader = SSEReader(stream)
+                _ = try await reader.read { $0.event == "status" }
+                try await a.kill9()
+                let killed = ContinuousClock.now
+                let rest = try await reader.read { $0.event == "done" }
+                let elapsed = ContinuousClock.now - killed
+                print("cluster: a killed instance's run was marked interrupted on another after \(elapsed) (lease \(lease) s)")
+                #expect(elapsed < .seconds(lease + 5), "within the lease and 5 s")
+                #expect(rest.last?.json?["status"] == "interrupted")
+                let finished = try #require(rest.ofEvent("progress").last?.json)
+                #expect(finished["kind"] == "run.finished")
+                #expect(finished["data"]?["reason"] == "lease")
             }
-        } catch {
-            for process in cluster.processes { print("log of \(process.baseURL):\n\(process.log)") }
-            await cluster.stopAll()
-            await llm.shutdown()
-            throw error
+            let (_, record) = try await json(http, .GET, b.baseURL + "/runs/\(id)")
+            #expect(record["status"] == "interrupted")
         }
-        await cluster.stopAll()
-        await llm.shutdown()
     }
 
     @Test func anInstanceThatLostItsLeaseStopsRatherThanRaceTheOneThatTookOver() async throws {
@@ -384,72 +372,56 @@ struct ClusterTests {
         // A lease far longer than the test: only the missing lease can mark the run.
         let cluster = try await Instances.start(["a", "b"], llm: llm, lease: 600)
         let (a, b) = (cluster.processes[0], cluster.processes[1])
-        do {
-            try await withHTTPClient { http in
-                let (_, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
-                let id = try #require(started["runId"]?.stringValue)
-                try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
-                // The lease row goes (as after a resignation whose final writes failed); A
-                // still holds its instance's lock, so nobody marks its run yet.
-                try await TestPostgres.execute("DELETE FROM instances WHERE id = 'a'", on: cluster.database)
-                let stream = try await http.execute(HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
-                let frames = try await withTimeout(seconds: 60, "the run marked interrupted") {
-                    var reader = SSEReader(stream)
-                    _ = try await reader.read { $0.event == "status" }
-                    try await a.kill9()
-                    return try await reader.read { $0.event == "done" }
-                }
-                #expect(frames.last?.json?["status"] == "interrupted")
+        try await running(cluster, llm) { http in
+            let (_, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+            let id = try #require(started["runId"]?.stringValue)
+            try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
+            // The lease row goes (as after a resignation whose final writes failed); A
+            // still holds its instance's lock, so nobody marks its run yet.
+            try await TestPostgres.execute("DELETE FROM instances WHERE id = 'a'", on: cluster.database)
+            let stream = try await http.execute(HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+            let frames = try await withTimeout(seconds: 60, "the run marked interrupted") {
+                var reader = SSEReader(stream)
+                _ = try await reader.read { $0.event == "status" }
+                try await a.kill9()
+                return try await reader.read { $0.event == "done" }
             }
-        } catch {
-            await cluster.stopAll()
-            await llm.shutdown()
-            throw error
+            #expect(frames.last?.json?["status"] == "interrupted")
         }
-        await cluster.stopAll()
-        await llm.shutdown()
     }
 
     @Test func aBulkStopThroughOneInstanceReachesTheRunsOfEvery() async throws {
         let llm = try await HeldChatServer.start(holdAnswers: true)
         let cluster = try await Instances.start(["a", "b", "c"], llm: llm)
         let (a, b, c) = (cluster.processes[0], cluster.processes[1], cluster.processes[2])
-        do {
-            try await withHTTPClient { http in
-                var ids: [String] = []
-                for instance in [a, a, b] {
-                    let (_, started) = try await json(http, .POST, instance.baseURL + "/runs", #"{"agent": "two-calls"}"#)
-                    ids.append(try #require(started["runId"]?.stringValue))
-                }
-                try await withTimeout(seconds: 60, "the three first calls") { await llm.waitForRequests(3) }
-                let (status, bulk) = try await json(http, .POST, c.baseURL + "/runs/stop?agent=two-calls")
-                #expect(status == 202)
-                let stopped = Set(bulk["runIds"]?.arrayValue?.compactMap(\.stringValue) ?? [])
-                #expect(stopped == Set(ids), "every matching run, wherever it runs: \(bulk)")
-                for id in ids {
-                    let stream = try await http.execute(HTTPClientRequest(url: c.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
-                    _ = try await withTimeout(seconds: 60, "stop.requested of \(id)") {
-                        var reader = SSEReader(stream)
-                        return try await reader.read { $0.event == "progress" && $0.json?["kind"] == "stop.requested" }
-                    }
-                }
-                llm.releaseAll()
-                for id in ids {
-                    let stream = try await http.execute(HTTPClientRequest(url: c.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
-                    let frames = try await withTimeout(seconds: 60, "the end of \(id)") {
-                        var reader = SSEReader(stream)
-                        return try await reader.read { $0.event == "done" }
-                    }
-                    #expect(frames.last?.json?["status"] == "stopped")
-                }
-                #expect(llm.state.requests.count == 3, "no run made its second call")
+        try await running(cluster, llm) { http in
+            var ids: [String] = []
+            for instance in [a, a, b] {
+                let (_, started) = try await json(http, .POST, instance.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+                ids.append(try #require(started["runId"]?.stringValue))
             }
-        } catch {
-            await cluster.stopAll()
-            await llm.shutdown()
-            throw error
+            try await withTimeout(seconds: 60, "the three first calls") { await llm.waitForRequests(3) }
+            let (status, bulk) = try await json(http, .POST, c.baseURL + "/runs/stop?agent=two-calls")
+            #expect(status == 202)
+            let stopped = Set(bulk["runIds"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            #expect(stopped == Set(ids), "every matching run, wherever it runs: \(bulk)")
+            for id in ids {
+                let stream = try await http.execute(HTTPClientRequest(url: c.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+                _ = try await withTimeout(seconds: 60, "stop.requested of \(id)") {
+                    var reader = SSEReader(stream)
+                    return try await reader.read { $0.event == "progress" && $0.json?["kind"] == "stop.requested" }
+                }
+            }
+            llm.releaseAll()
+            for id in ids {
+                let stream = try await http.execute(HTTPClientRequest(url: c.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+                let frames = try await withTimeout(seconds: 60, "the end of \(id)") {
+                    var reader = SSEReader(stream)
+                    return try await reader.read { $0.event == "done" }
+                }
+                #expect(frames.last?.json?["status"] == "stopped")
+            }
+            #expect(llm.state.requests.count == 3, "no run made its second call")
         }
-        await cluster.stopAll()
-        await llm.shutdown()
     }
 }
