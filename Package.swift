@@ -40,6 +40,7 @@ let package = Package(
             name: "TetherRuntime",
             dependencies: [
                 "TetherCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

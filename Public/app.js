@@ -148,9 +148,46 @@
     }, 400);
   }
 
+  // "Replayed 8 steps: 7 LLM calls, 1,240 tokens not paid again": the words of the server's
+  // own line for a stretch of replayed steps (ReplaySummary), counted on as more arrive.
+  function replaySummary(steps, calls, tokens) {
+    var counted = steps === 1 ? '1 step' : steps + ' steps';
+    if (calls === 0) { return 'Replayed ' + counted + ': nothing done again'; }
+    var text = 'Replayed ' + counted + ': ' + (calls === 1 ? '1 LLM call' : calls + ' LLM calls');
+    if (tokens > 0) { text += ', ' + tokens.toLocaleString('en-US') + ' tokens'; }
+    return text + ' not paid again';
+  }
+
+  // A replayed event joins the line of the replayed steps just before it, of the same run;
+  // log lines the agent wrote again in between go into it too, as the server renders it.
+  function addReplayed(event) {
+    var last = log.lastElementChild;
+    var between = [];
+    while (last && last.getAttribute('data-kind') === 'log' && last.getAttribute('data-run-id') === event.runId) {
+      between.push(last);
+      last = last.previousElementSibling;
+    }
+    if (!last || last.getAttribute('data-kind') !== 'replayed' || last.getAttribute('data-run-id') !== event.runId) {
+      return false;
+    }
+    between.forEach(function (row) { log.removeChild(row); });
+    if (Number(last.getAttribute('data-last-seq')) >= event.seq) { return true; }
+    var usage = event.data && event.data.usage;
+    var steps = Number(last.getAttribute('data-steps')) + 1;
+    var calls = Number(last.getAttribute('data-llm-calls')) + (event.data && event.data.boundary === 'llm' ? 1 : 0);
+    var tokens = Number(last.getAttribute('data-tokens')) + (usage && usage.totalTokens ? usage.totalTokens : 0);
+    last.setAttribute('data-last-seq', String(event.seq));
+    last.setAttribute('data-steps', String(steps));
+    last.setAttribute('data-llm-calls', String(calls));
+    last.setAttribute('data-tokens', String(tokens));
+    last.querySelector('.message').textContent = replaySummary(steps, calls, tokens);
+    return true;
+  }
+
   // One row per event; a reconnect that replays an event already shown adds nothing.
   function addEvent(event) {
     if (log.querySelector('[data-seq="' + event.seq + '"]')) { return; }
+    if (event.kind === 'replayed' && addReplayed(event)) { return; }
     var depth = depthOf[event.runId] || 0;
     if (event.kind === 'agent.called' && event.data && event.data.runId) {
       depthOf[event.data.runId] = depth + 1;
@@ -168,6 +205,17 @@
     var message = document.createElement('span');
     message.className = 'message';
     message.textContent = event.message;
+    if (event.kind === 'replayed') {
+      var usage = event.data && event.data.usage;
+      var calls = event.data && event.data.boundary === 'llm' ? 1 : 0;
+      var tokens = usage && usage.totalTokens ? usage.totalTokens : 0;
+      row.className += ' replayed';
+      row.setAttribute('data-last-seq', String(event.seq));
+      row.setAttribute('data-steps', '1');
+      row.setAttribute('data-llm-calls', String(calls));
+      row.setAttribute('data-tokens', String(tokens));
+      message.textContent = replaySummary(1, calls, tokens);
+    }
     row.appendChild(time);
     row.appendChild(message);
     var detail = event.kind === 'llm.finished' ? event.data && event.data.text
@@ -211,6 +259,10 @@
       document.getElementById('run-error').hidden = false;
     }
     outcome.hidden = false;
+    var resume = document.getElementById('resume-form');
+    if (resume && frame.runId === runId) {
+      resume.hidden = (resume.getAttribute('data-resumable') || '').split(' ').indexOf(frame.status) < 0;
+    }
     document.getElementById('current-step').hidden = true;
     Array.prototype.forEach.call(log.querySelectorAll('.in-flight'), function (row) { row.classList.remove('in-flight'); });
     document.title = run.querySelector('.run-agent').textContent + ' \u00b7 ' + (LABELS[frame.status] || frame.status) + ' \u2014 Tether';

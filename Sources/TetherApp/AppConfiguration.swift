@@ -54,6 +54,9 @@ public struct AppConfiguration: Sendable, Hashable {
     /// How often an instance on a shared database re-reads its pending stops and looks for
     /// expired leases, whatever the notifications; the longest a lost notification delays.
     public var clusterPoll = Duration.seconds(1)
+    /// Whether runs marked `interrupted` at start-up, or when another instance's lease
+    /// expired, are resumed from their journals at once (each once).
+    public var resumeInterrupted = false
 
     public init() {}
 
@@ -84,6 +87,7 @@ public struct AppConfiguration: Sendable, Hashable {
         case instanceID = "instance.id"
         case leaseSeconds = "lease.seconds"
         case clusterPollSeconds = "cluster.poll.seconds"
+        case resumeInterrupted = "resume.interrupted"
 
         /// `TETHER_SIMULATED_LATENCY_MS`.
         public var environmentVariable: String {
@@ -177,6 +181,13 @@ public struct AppConfiguration: Sendable, Hashable {
         }
         if let lease = try seconds(.leaseSeconds, in: 1...3600) { self.lease = lease }
         if let poll = try seconds(.clusterPollSeconds, in: 0.05...3600) { clusterPoll = poll }
+        if let raw = text(.resumeInterrupted) {
+            switch raw.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "true", "1", "yes", "on": resumeInterrupted = true
+            case "false", "0", "no", "off": resumeInterrupted = false
+            default: throw ConfigurationError(key: .resumeInterrupted, value: raw, reason: "must be true or false")
+            }
+        }
 
         if llm == .openai {
             guard let base = llmBaseURL else {
@@ -193,7 +204,13 @@ public struct AppConfiguration: Sendable, Hashable {
 
     /// The supervisor's part of the settings.
     public var supervisor: SupervisorConfiguration {
-        SupervisorConfiguration(maxRuns: maxRuns, maxDepth: maxDepth, stopGrace: stopGrace, cleanupTimeout: cleanupTimeout)
+        SupervisorConfiguration(
+            maxRuns: maxRuns,
+            maxDepth: maxDepth,
+            stopGrace: stopGrace,
+            cleanupTimeout: cleanupTimeout,
+            resumesInterrupted: resumeInterrupted
+        )
     }
 
     /// The `openai` provider's part of the settings, when it is the provider.

@@ -95,9 +95,10 @@ public struct RuntimeAssembly: Sendable {
             (runStore, dataStore) = (runs, data)
             storageHealth = StorageHealth(kind: "custom") { true }
         }
+        let interrupted: [RunRecord]
         do {
             // On a shared database, only this instance's own leftovers: the others' are alive.
-            try await RunRecovery(store: runStore, logger: logger, instance: cluster == nil ? nil : instanceID).markInterrupted()
+            interrupted = try await RunRecovery(store: runStore, logger: logger, instance: cluster == nil ? nil : instanceID).markedInterrupted()
         } catch {
             throw StartupError("the runs left by the previous process could not be recovered: \(error)")
         }
@@ -136,6 +137,8 @@ public struct RuntimeAssembly: Sendable {
             logger: logger
         )
         if let cluster { services.append(PostgresClusterService(cluster: cluster, supervisor: supervisor)) }
+        // Queued now, executed once the supervisor serves.
+        await supervisor.resumeInterrupted(interrupted)
         return RuntimeAssembly(
             supervisor: supervisor,
             services: services,

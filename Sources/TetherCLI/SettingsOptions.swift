@@ -65,6 +65,11 @@ struct SettingsOptions: ParsableArguments {
         help: "Seconds between re-reads of pending stops on a shared database (TETHER_CLUSTER_POLL_SECONDS, default 1)."
     )
     var clusterPollSeconds: String?
+    @Option(
+        name: .customLong("resume-interrupted"),
+        help: "true to resume interrupted runs from their journals at start-up (TETHER_RESUME_INTERRUPTED, default false)."
+    )
+    var resumeInterrupted: String?
 
     /// The flags given, by setting.
     var given: [AppConfiguration.Key: String] {
@@ -77,7 +82,7 @@ struct SettingsOptions: ParsableArguments {
             (.maxDepth, maxDepth), (.stopGraceSeconds, stopGraceSeconds), (.cleanupTimeoutSeconds, cleanupTimeoutSeconds), (.apiToken, apiToken),
             (.retentionDays, retentionDays), (.maxSubscribersPerRun, maxSubscribersPerRun), (.maxSubscribers, maxSubscribers),
             (.idleTimeoutSeconds, idleTimeoutSeconds), (.databaseURL, databaseURL), (.instanceID, instanceID), (.leaseSeconds, leaseSeconds),
-            (.clusterPollSeconds, clusterPollSeconds),
+            (.clusterPollSeconds, clusterPollSeconds), (.resumeInterrupted, resumeInterrupted),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.compactMap { key, value in value.map { (key, $0) } })
     }

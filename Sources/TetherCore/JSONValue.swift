@@ -30,6 +30,18 @@ extension JSONValue {
         return nil
     }
 
+    /// The number inside `.number`, or `nil`.
+    public var numberValue: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+
+    /// The boolean inside `.bool`, or `nil`.
+    public var boolValue: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
     /// The member `key` of an object, or `nil` for a missing member or a non-object.
     public subscript(key: String) -> JSONValue? {
         objectValue?[key]

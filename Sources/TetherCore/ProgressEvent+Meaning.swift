@@ -43,6 +43,9 @@ extension ProgressEvent {
         public static let reason = "reason"
         public static let boundary = "boundary"
         public static let forced = "forced"
+        /// On the event that ends a boundary (`llm.finished`, `llm.failed`, `wait.ended`): the
+        /// `seq` of the event that began it.
+        public static let startedSeq = "startedSeq"
     }
 }
 
@@ -54,7 +57,7 @@ extension EventKind {
         switch self {
         case .llmStarted, .wait: .opens
         case .log, .agentCalled, .stopRequested: .keeps
-        case .runStarted, .llmFinished, .llmFailed, .store, .agentReturned, .runFinished: .closes
+        case .runStarted, .llmFinished, .llmFailed, .store, .agentReturned, .waitEnded, .replayed, .runFinished: .closes
         }
     }
 }

@@ -11,9 +11,14 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case agentCalled = "agent.called"
     case agentReturned = "agent.returned"
     case log
-    /// A `wait` began (its end is the next event of the run).
+    /// A `wait` began.
     case wait
+    /// A `wait` slept its whole time (one woken by a stop has no end event): the journal
+    /// keeps the end, so a resumed run does not wait again.
+    case waitEnded = "wait.ended"
     case stopRequested = "stop.requested"
+    /// A boundary a resumed run took from the journal instead of doing it again (DESIGN §3).
+    case replayed
     case runFinished = "run.finished"
 }
 

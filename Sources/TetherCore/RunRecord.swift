@@ -22,6 +22,9 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
     /// The id of the Tether instance that executes the run (`TETHER_INSTANCE_ID`); `nil` for
     /// runs recorded before instances were.
     public var instance: String?
+    /// The run this one continues (`POST /runs/{id}/resume`): the run whose journal it
+    /// replayed. A child run of a resumed tree names the child it continues.
+    public var resumedFrom: RunID?
 
     public init(
         id: RunID,
@@ -38,7 +41,8 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         forced: Bool = false,
         result: JSONValue? = nil,
         error: String? = nil,
-        instance: String? = nil
+        instance: String? = nil,
+        resumedFrom: RunID? = nil
     ) {
         self.id = id
         self.agent = agent
@@ -55,6 +59,7 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         self.result = result
         self.error = error
         self.instance = instance
+        self.resumedFrom = resumedFrom
     }
 
     /// Whether this run is the root of its tree.
@@ -83,12 +88,13 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         try container.encode(result, forKey: .result)
         try container.encode(error, forKey: .error)
         try container.encode(instance, forKey: .instance)
+        try container.encode(resumedFrom, forKey: .resumedFrom)
     }
 
     enum CodingKeys: String, CodingKey {
         case id, agent, input, status
         case parentRunID = "parentRunId"
         case rootRunID = "rootRunId"
-        case depth, createdAt, startedAt, stopRequestedAt, finishedAt, forced, result, error, instance
+        case depth, createdAt, startedAt, stopRequestedAt, finishedAt, forced, result, error, instance, resumedFrom
     }
 }

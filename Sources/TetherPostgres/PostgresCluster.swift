@@ -89,7 +89,7 @@ public final class PostgresCluster: RunCluster {
             group.addTask { await self.listen(for: supervisor) }
             group.addTask { await self.takeInStops(for: supervisor) }
             group.addTask { try await self.instanceLease.watch() }
-            group.addTask { await self.sweep() }
+            group.addTask { await self.sweep(for: supervisor) }
             defer { group.cancelAll() }
             try await group.next()
         }
@@ -176,13 +176,15 @@ public final class PostgresCluster: RunCluster {
         )
     }
 
-    /// Every period: a round of pending stops, and the runs of expired instances marked.
-    private func sweep() async {
+    /// Every period: a round of pending stops, and the runs of expired instances marked (and
+    /// resumed here, when the settings say so: the instance that marks them resumes them).
+    private func sweep(for supervisor: RunSupervisor) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: period)
             stopWakeup.yield()
             do {
-                try await markRunsOfExpiredInstances()
+                let interrupted = try await markRunsOfExpiredInstances()
+                if !interrupted.isEmpty { await supervisor.resumeInterrupted(interrupted) }
             } catch {
                 if !Task.isCancelled { logger.warning("could not look for expired instances", metadata: ["error": "\(String(reflecting: error))"]) }
             }
@@ -191,9 +193,10 @@ public final class PostgresCluster: RunCluster {
 
     /// Marks the runs in flight of each instance whose lease expired `interrupted`, each with
     /// its final event, in one transaction per instance that also deletes its lease: of
-    /// instances sweeping at once, one does it. Returns how many runs were marked.
+    /// instances sweeping at once, one does it. Returns the final records of the runs it
+    /// marked `interrupted`.
     @discardableResult
-    func markRunsOfExpiredInstances() async throws -> Int {
+    func markRunsOfExpiredInstances() async throws -> [RunRecord] {
         let rows = try await client.query(
             "SELECT id FROM instances WHERE lease_until < clock_timestamp() AND id <> \(instanceID)",
             logger: logger
@@ -212,7 +215,7 @@ public final class PostgresCluster: RunCluster {
         )
         var orphans: [String] = []
         for try await id in orphaned.decode(String.self) { orphans.append(id) }
-        var marked = 0
+        var marked: [RunRecord] = []
         for instance in expired + orphans {
             let expiredLease = expired.contains(instance)
             marked += try await client.withTransaction(logger: logger) { connection in
@@ -238,7 +241,7 @@ public final class PostgresCluster: RunCluster {
                         claimed = free
                     }
                 }
-                guard claimed else { return 0 }
+                guard claimed else { return [] }
                 let leftovers = try await connection.query(
                     """
                     SELECT \(unescaped: PostgresRunStore.columns) FROM runs
@@ -251,6 +254,7 @@ public final class PostgresCluster: RunCluster {
                     if let record = try? PostgresRunStore.record(row) { records.append(record) }
                 }
                 let now = Date()
+                var interrupted: [RunRecord] = []
                 for record in records {
                     guard let (final, event) = RunRecovery.interruption(of: record, at: now, cause: .leaseExpired(instance: instance)) else {
                         continue
@@ -285,6 +289,7 @@ public final class PostgresCluster: RunCluster {
                         """,
                         logger: logger
                     )
+                    if logged == nil { interrupted.append(final) }
                 }
                 try await connection.run("DELETE FROM stop_requests WHERE instance = \(instance)", logger: logger)
                 if !records.isEmpty {
@@ -293,7 +298,7 @@ public final class PostgresCluster: RunCluster {
                         metadata: ["instance": "\(instance)", "runs": "\(records.count)"]
                     )
                 }
-                return records.count
+                return interrupted
             }
         }
         return marked

@@ -4,7 +4,7 @@ import TetherCore
 
 /// A `runs` row as PostgreSQL sends it, in ``PostgresRunStore/columns`` order.
 typealias StoredRun = (
-    String, String, String, String, String?, String, Int, Double, Double?, Double?, Double?, Bool, String?, String?, String?
+    String, String, String, String, String?, String, Int, Double, Double?, Double?, Double?, Bool, String?, String?, String?, String?
 )
 
 /// A row of `events`: seq, run_id, kind, at, message, data.
@@ -50,7 +50,9 @@ extension PostgresRunStore {
 extension PostgresRunStore {
     /// - Throws: ``UnreadableRecord``.
     static func record(_ row: StoredRun) throws(UnreadableRecord) -> RunRecord {
-        let (id, agent, input, statusText, parent, root, depth, created, started, stopRequested, finished, forced, result, error, instance) =
+        let (
+            id, agent, input, statusText, parent, root, depth, created, started, stopRequested, finished, forced, result, error, instance, resumedFrom
+        ) =
             row
         do {
             guard let status = RunStatus(rawValue: statusText) else { throw PostgresStoreError.corrupt("unknown status '\(statusText)'") }
@@ -69,7 +71,8 @@ extension PostgresRunStore {
                 forced: forced,
                 result: try result.map(StoredJSON.value),
                 error: error,
-                instance: instance
+                instance: instance,
+                resumedFrom: resumedFrom.map(RunID.init(stored:))
             )
         } catch {
             throw UnreadableRecord(id: id, reason: String(describing: error))

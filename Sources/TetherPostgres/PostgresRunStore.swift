@@ -17,7 +17,7 @@ public final class PostgresRunStore: RunStore {
 
     static let columns = """
         id, agent, input, status, parent_run_id, root_run_id, depth, created_at, started_at,
-        stop_requested_at, finished_at, forced, result, error, instance
+        stop_requested_at, finished_at, forced, result, error, instance, resumed_from
         """
 
     /// The channel of Tether's notifications (`LISTEN tether`): `tree ROOT SEQ` once a tree's
@@ -34,7 +34,8 @@ public final class PostgresRunStore: RunStore {
                 \(record.parentRunID?.rawValue), \(record.rootRunID.rawValue), \(record.depth),
                 \(record.createdAt.timeIntervalSinceReferenceDate), \(record.startedAt?.timeIntervalSinceReferenceDate),
                 \(record.stopRequestedAt?.timeIntervalSinceReferenceDate), \(record.finishedAt?.timeIntervalSinceReferenceDate),
-                \(record.forced), \(record.result?.compactJSON), \(record.error), \(record.instance))
+                \(record.forced), \(record.result?.compactJSON), \(record.error), \(record.instance),
+                \(record.resumedFrom?.rawValue))
             """,
             logger: logger
         )

@@ -81,6 +81,7 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        ("v3: the run a resumed run continues", ["ALTER TABLE runs ADD COLUMN resumed_from TEXT COLLATE \"C\""]),
     ]
 
     /// Applies the migrations not yet applied, each in its transaction, under an advisory

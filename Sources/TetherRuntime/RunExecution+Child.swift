@@ -15,6 +15,15 @@ extension RunExecution {
             throw NestingTooDeep(agent: name, maxDepth: configuration.maxDepth)
         }
         let input = try descriptor.validatedInput(input)
+        let call = JournalCall.agent(name: name, input: input)
+        var childReplay: RunReplay?
+        switch try replayStep(call) {
+        case .replay(let entry, let recorded):
+            guard case .result(let result) = try logReplayed(entry, recorded, label: nil) else { throw unreadableEntry(call) }
+            return result
+        case .liveInChild(let replay): childReplay = replay
+        case .live: break
+        }
         let record = RunRecord(
             id: RunID(),
             agent: name,
@@ -23,10 +32,11 @@ extension RunExecution {
             rootRunID: self.record.rootRunID,
             depth: depth,
             createdAt: Date(),
-            instance: environment.instanceID
+            instance: environment.instanceID,
+            resumedFrom: childReplay?.source
         )
         let token = self.token.makeChild()
-        let child = RunExecution(record: record, descriptor: descriptor, token: token, log: log, environment: environment)
+        let child = RunExecution(record: record, descriptor: descriptor, token: token, log: log, environment: environment, replay: childReplay)
         do {
             // The call's entry check, its event and the child's listing are one step: a stop
             // being recorded for this run either lists the child (and marks it stopping) or
@@ -58,10 +68,7 @@ extension RunExecution {
         try emit(
             .agentReturned,
             "Agent \(name) \(final.status.rawValue)",
-            [
-                ProgressEvent.Key.runID: .string(child.id.rawValue), "agent": .string(name),
-                ProgressEvent.Key.status: .string(final.status.rawValue),
-            ]
+            Self.returnedData(final)
         )
         switch final.status {
         case .succeeded:
@@ -78,5 +85,20 @@ extension RunExecution {
                 message: final.error ?? "no message"
             )
         }
+    }
+
+    /// What `agent.returned` says of the child's end: its status, and its result or error,
+    /// which the journal keeps for the caller's `agents.call`.
+    static func returnedData(_ final: RunRecord) -> [String: JSONValue] {
+        var data: [String: JSONValue] = [
+            ProgressEvent.Key.runID: .string(final.id.rawValue), "agent": .string(final.agent),
+            ProgressEvent.Key.status: .string(final.status.rawValue),
+        ]
+        if final.status == .succeeded {
+            data[ProgressEvent.Key.result] = final.result ?? .null
+        } else if let error = final.error {
+            data[ProgressEvent.Key.error] = .string(error)
+        }
+        return data
     }
 }

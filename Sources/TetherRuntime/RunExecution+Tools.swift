@@ -7,20 +7,30 @@ extension RunExecution: ToolBackend, LLMCallObserver {
     var runID: RunID { id }
 
     func complete(_ request: LLMRequest) async throws -> LLMResponse {
+        let call = JournalCall.llm(request)
+        if let outcome = try replayed(call, label: request.label) {
+            guard case .answer(let response) = outcome else { throw unreadableEntry(call) }
+            return response
+        }
         let llm = environment.llm
         let model = request.model ?? llm.defaultModel
         let modelName = llm.provider == "simulated" ? "simulated model" : "\(llm.provider) model \(model)"
         let label = request.label.map { "\($0): the \(modelName)" } ?? "the \(modelName)"
         let sentence = label.prefix(1).uppercased() + label.dropFirst()
-        let prompt = request.messages.last(where: { $0.role == .user })?.content ?? ""
-        try emitEntering(
+        guard case .llm(let digest, let prompt) = call else { preconditionFailure("an LLM call's journal entry") }
+        var startedData: [String: JSONValue] = [
+            "provider": .string(llm.provider), "model": .string(model), "prompt": .string(prompt), "request": .string(digest),
+        ]
+        if let system = request.messages.first(where: { $0.role == .system })?.content { startedData["system"] = .string(system) }
+        let started = try emitEntering(
             .llm,
             .llmStarted,
             request.label.map { "\($0): calling the \(modelName)…" } ?? "Calling the \(modelName)…",
-            ["provider": .string(llm.provider), "model": .string(model), "prompt": .string(prompt)]
+            startedData
         )
+        let startedSeq: JSONValue = .number(Double(started.seq))
         let clock = ContinuousClock()
-        let started = clock.now
+        let startedAt = clock.now
         let response: LLMResponse
         do {
             response = try await uncancellable { try await llm.complete(request, observer: self) }
@@ -28,29 +38,26 @@ extension RunExecution: ToolBackend, LLMCallObserver {
             // A stop came while the provider waited to retry: the call ends here, unfinished.
             throw stop
         } catch {
-            let elapsed = RunText.seconds(clock.now - started)
+            let elapsed = RunText.seconds(clock.now - startedAt)
             try emit(
                 .llmFailed,
                 "\(sentence) call failed after \(RunText.format(seconds: elapsed)): \(RunText.describe(error))",
                 [
                     "provider": .string(llm.provider), "model": .string(model), "durationMs": .number((elapsed * 1000).rounded()),
-                    "error": .string(RunText.describe(error)),
+                    "error": .string(RunText.describe(error)), ProgressEvent.Key.startedSeq: startedSeq,
                 ]
             )
             throw error
         }
-        let elapsed = RunText.seconds(clock.now - started)
+        let elapsed = RunText.seconds(clock.now - startedAt)
         var data: [String: JSONValue] = [
             "provider": .string(llm.provider), "model": .string(response.model),
             "durationMs": .number((elapsed * 1000).rounded()), "text": .string(response.text),
+            ProgressEvent.Key.startedSeq: startedSeq,
         ]
         var message = "\(sentence) answered in \(RunText.format(seconds: elapsed))"
         if let usage = response.usage {
-            data["usage"] = [
-                "promptTokens": .number(Double(usage.promptTokens)),
-                "completionTokens": .number(Double(usage.completionTokens)),
-                "totalTokens": .number(Double(usage.totalTokens)),
-            ]
+            data["usage"] = usage.json
             message += " (\(usage.totalTokens) tokens)"
         }
         try emit(.llmFinished, message, data)
@@ -67,18 +74,28 @@ extension RunExecution: ToolBackend, LLMCallObserver {
     }
 
     func storeValue(for key: StoreKey) async throws -> String? {
-        try await storeOperation(
+        let call = JournalCall.storeGet(key)
+        if let outcome = try replayed(call) {
+            guard case .value(let value) = outcome else { throw unreadableEntry(call) }
+            return value
+        }
+        return try await storeOperation(
             { try await environment.dataStore.value(for: key) },
             event: { value in
                 (
                     value == nil ? "Read \(key): not set" : "Read \(key)",
-                    ["op": "get", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(value != nil)]
+                    [
+                        "op": "get", "namespace": .string(key.namespace), "key": .string(key.key), "found": .bool(value != nil),
+                        "value": value.map(JSONValue.string) ?? .null,
+                    ]
                 )
             }
         )
     }
 
     func storeSet(_ value: String, for key: StoreKey) async throws {
+        let digest = ContentDigest.of(value)
+        if try replayed(.storeSet(key, digest: digest)) != nil { return }
         try await storeOperation(
             { try await environment.dataStore.setValue(value, for: key) },
             event: {
@@ -86,7 +103,7 @@ extension RunExecution: ToolBackend, LLMCallObserver {
                     "Stored \(key) (\(value.utf8.count) bytes)",
                     [
                         "op": "set", "namespace": .string(key.namespace), "key": .string(key.key),
-                        "bytes": .number(Double(value.utf8.count)),
+                        "bytes": .number(Double(value.utf8.count)), "digest": .string(digest),
                     ]
                 )
             }
@@ -94,7 +111,12 @@ extension RunExecution: ToolBackend, LLMCallObserver {
     }
 
     func storeDelete(_ key: StoreKey) async throws -> Bool {
-        try await storeOperation(
+        let call = JournalCall.storeDelete(key)
+        if let outcome = try replayed(call) {
+            guard case .found(let found) = outcome else { throw unreadableEntry(call) }
+            return found
+        }
+        return try await storeOperation(
             { try await environment.dataStore.deleteValue(for: key) },
             event: { existed in
                 (
@@ -106,14 +128,19 @@ extension RunExecution: ToolBackend, LLMCallObserver {
     }
 
     func storeList(namespace: String, prefix: String) async throws -> [StoreEntry] {
-        try await storeOperation(
+        let call = JournalCall.storeList(namespace: namespace, prefix: prefix)
+        if let outcome = try replayed(call) {
+            guard case .entries(let entries) = outcome else { throw unreadableEntry(call) }
+            return entries
+        }
+        return try await storeOperation(
             { try await environment.dataStore.entries(in: namespace, prefix: prefix) },
             event: { entries in
                 (
                     "Listed \(namespace)/\(prefix)…: \(entries.count) keys",
                     [
                         "op": "list", "namespace": .string(namespace), "prefix": .string(prefix),
-                        "count": .number(Double(entries.count)),
+                        "count": .number(Double(entries.count)), "entries": .array(entries.map(\.journalJSON)),
                     ]
                 )
             }
@@ -148,8 +175,14 @@ extension RunExecution: ToolBackend, LLMCallObserver {
     /// Logs the wait, then sleeps until its end or the stop (``BoundaryGate/sleep(for:)``).
     func wait(for duration: Duration) async throws {
         let seconds = RunText.seconds(duration)
-        try emitEntering(.wait, .wait, "Waiting \(RunText.format(seconds: seconds))", ["seconds": .number(seconds)])
+        if try replayed(.wait(seconds: seconds)) != nil { return }
+        let started = try emitEntering(.wait, .wait, "Waiting \(RunText.format(seconds: seconds))", ["seconds": .number(seconds)])
         try await gate.sleep(for: duration)
+        try emit(
+            .waitEnded,
+            "Waited \(RunText.format(seconds: seconds))",
+            ["seconds": .number(seconds), ProgressEvent.Key.startedSeq: .number(Double(started.seq))]
+        )
     }
 
     func log(_ message: String, data: [String: JSONValue]) async throws {

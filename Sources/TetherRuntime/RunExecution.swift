@@ -15,6 +15,8 @@ final class RunExecution: Sendable {
     let gate: BoundaryGate
     let log: EventLog
     let environment: RunEnvironment
+    /// The journal a resumed run replays before it goes live; `nil` for a new run.
+    let replay: RunReplay?
     /// How the agent's work is going, and how it is cut short.
     let work = RunWork()
     /// Opened once the final record and `run.finished` are written.
@@ -28,8 +30,16 @@ final class RunExecution: Sendable {
     }
     private let state: Mutex<State>
 
-    init(record: RunRecord, descriptor: AgentDescriptor, token: CancelToken, log: EventLog, environment: RunEnvironment) {
+    init(
+        record: RunRecord,
+        descriptor: AgentDescriptor,
+        token: CancelToken,
+        log: EventLog,
+        environment: RunEnvironment,
+        replay: RunReplay? = nil
+    ) {
         self.id = record.id
+        self.replay = replay
         self.descriptor = descriptor
         self.gate = BoundaryGate(token: token)
         self.log = log
@@ -130,6 +140,8 @@ final class RunExecution: Sendable {
     /// Writes the final status once the agent's code (and cleanup) ended, unless a force stop
     /// or shutdown already did.
     private func finish(_ outcome: Result<JSONValue, any Error>) async {
+        // A replay that diverged ends the run failed, whatever the agent made of the error.
+        let outcome = replay?.divergence.map { .failure($0) } ?? outcome
         let ending: RunLifecycle.Ending
         switch outcome {
         case .success: ending = gate.firstStop == nil ? .returned : .returnedAfterStop
@@ -184,13 +196,14 @@ final class RunExecution: Sendable {
 
     /// Logs the first event of a boundary in one step with its entry check.
     /// - Throws: ``AgentStopped`` (nothing logged), or ``EventWriteFailed``.
+    @discardableResult
     func emitEntering(
         _ boundary: Boundary,
         _ kind: EventKind,
         _ message: String,
         _ data: [String: JSONValue],
         also: () -> Void = {}
-    ) throws {
+    ) throws -> ProgressEvent {
         try logging {
             try log.append {
                 try admit(boundary)

@@ -79,6 +79,13 @@ public struct RunRecovery: Sendable {
     /// Marks the leftovers; returns how many runs were marked.
     @discardableResult
     public func markInterrupted() async throws -> Int {
+        try await markedInterrupted().count
+    }
+
+    /// Marks the leftovers; returns their final records (to resume them,
+    /// ``RunSupervisor/resumeInterrupted(_:)``).
+    public func markedInterrupted() async throws -> [RunRecord] {
+        var marked: [RunRecord] = []
         let leftovers = try await store.unfinishedRuns().filter { instance == nil || $0.instance == instance }
         let now = Date()
         for record in leftovers {
@@ -94,6 +101,7 @@ public struct RunRecovery: Sendable {
                 logger.warning("could not log the end of a run left in flight", metadata: ["run": "\(record.id)", "error": "\(error)"])
             }
             try await store.updateRun(final)
+            marked.append(final)
         }
         if !leftovers.isEmpty {
             logger.warning(
@@ -101,6 +109,6 @@ public struct RunRecovery: Sendable {
                 metadata: ["runs": "\(leftovers.count)"]
             )
         }
-        return leftovers.count
+        return marked
     }
 }

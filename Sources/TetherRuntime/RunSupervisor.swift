@@ -76,14 +76,30 @@ public final class RunSupervisor: Service, Sendable {
         do { input = try descriptor.validatedInput(rawInput, coercingStrings: coercingStrings) } catch {
             throw .invalidInput(error.description)
         }
+        return try await launch(descriptor, input: input, replay: nil)
+    }
+
+    /// Admits, records and queues a new root run (``start(agent:input:coercingStrings:)``,
+    /// ``resume(_:at:)``).
+    func launch(_ descriptor: AgentDescriptor, input: JSONValue, replay: RunReplay?) async throws(SupervisorError) -> RunRecord {
+        let name = descriptor.name
         let id = RunID()
-        let record = RunRecord(id: id, agent: name, input: input, rootRunID: id, createdAt: Date(), instance: environment.instanceID)
+        let record = RunRecord(
+            id: id,
+            agent: name,
+            input: input,
+            rootRunID: id,
+            createdAt: Date(),
+            instance: environment.instanceID,
+            resumedFrom: replay?.source
+        )
         let run = RunExecution(
             record: record,
             descriptor: descriptor,
             token: CancelToken(),
             log: environment.hub.open(root: id),
-            environment: environment
+            environment: environment,
+            replay: replay
         )
         do {
             try live.admit(run, maxRoots: environment.configuration.maxRuns)
@@ -107,7 +123,9 @@ public final class RunSupervisor: Service, Sendable {
             await run.endAbruptly(.interrupted)
             throw .shuttingDown
         }
-        logger.info("run started", metadata: ["run": "\(id)", "agent": "\(name)"])
+        var metadata: Logger.Metadata = ["run": "\(id)", "agent": "\(name)"]
+        if let replay { metadata["resumedFrom"] = "\(replay.source)" }
+        logger.info("run started", metadata: metadata)
         return record
     }
 

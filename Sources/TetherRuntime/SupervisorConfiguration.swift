@@ -15,18 +15,23 @@ public struct SupervisorConfiguration: Sendable, Hashable {
     /// The instance recorded in each run (`TETHER_INSTANCE_ID`) when there is no cluster to
     /// name it.
     public var instanceID: String?
+    /// Whether runs marked `interrupted` by a restart, or by another instance after this
+    /// one's lease expired, are resumed from their journals (`TETHER_RESUME_INTERRUPTED`).
+    public var resumesInterrupted: Bool
 
     public init(
         maxRuns: Int = 64,
         maxDepth: Int = 8,
         stopGrace: Duration = .seconds(30),
         cleanupTimeout: Duration = .seconds(10),
-        instanceID: String? = nil
+        instanceID: String? = nil,
+        resumesInterrupted: Bool = false
     ) {
         self.maxRuns = maxRuns
         self.maxDepth = maxDepth
         self.stopGrace = stopGrace
         self.cleanupTimeout = cleanupTimeout
         self.instanceID = instanceID
+        self.resumesInterrupted = resumesInterrupted
     }
 }

@@ -14,6 +14,9 @@ public enum SupervisorError: Error, Sendable, Hashable, CustomStringConvertible 
     case notFound(RunID)
     /// The run has already ended with this status (`run_finished`, 409).
     case runFinished(RunID, RunStatus)
+    /// The run cannot be resumed in its state (`not_resumable`, 409): it is in flight, not a
+    /// root run, or succeeded (a fork, `?at=`, may redo a succeeded run).
+    case notResumable(RunID, RunStatus, reason: String)
     /// The run store failed.
     case storage(String)
     /// The run's stored record cannot be read back (`unreadable_record`, 422).
@@ -27,6 +30,7 @@ public enum SupervisorError: Error, Sendable, Hashable, CustomStringConvertible 
         case .shuttingDown: "the server is shutting down and starts no new runs"
         case .notFound(let id): "no run has the id \(id)"
         case .runFinished(let id, let status): "run \(id) has already finished: \(status.rawValue)"
+        case .notResumable(_, _, let reason): reason
         case .storage(let reason): "the run store failed: \(reason)"
         case .unreadable(let error): error.description
         }

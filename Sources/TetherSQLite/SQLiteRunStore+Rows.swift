@@ -12,6 +12,7 @@ extension SQLiteRunStore {
             record.createdAt.timeIntervalSinceReferenceDate, record.startedAt?.timeIntervalSinceReferenceDate,
             record.stopRequestedAt?.timeIntervalSinceReferenceDate, record.finishedAt?.timeIntervalSinceReferenceDate,
             record.forced, record.result?.compactJSON, record.error, record.instance,
+            record.resumedFrom?.rawValue,
         ]
     }
 
@@ -67,7 +68,8 @@ extension SQLiteRunStore {
             forced: row["forced"],
             result: try result.map(value),
             error: row["error"],
-            instance: row["instance"]
+            instance: row["instance"],
+            resumedFrom: (row["resumed_from"] as String?).map(RunID.init(stored:))
         )
     }
 

@@ -54,6 +54,9 @@ enum Schema {
         migrator.registerMigration("v2: the instance executing each run") { db in
             try db.execute(sql: "ALTER TABLE runs ADD COLUMN instance TEXT")
         }
+        migrator.registerMigration("v3: the run a resumed run continues") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN resumed_from TEXT")
+        }
         return migrator
     }
 }

@@ -26,6 +26,8 @@ public struct APIError: Error, HTTPResponseError, Sendable, Hashable {
         public static let csrfRejected = Code("csrf_rejected", .forbidden)
         public static let notFound = Code("not_found", .notFound)
         public static let runFinished = Code("run_finished", .conflict)
+        /// A resume of a run in flight, of a child run, or of a succeeded run without `?at=`.
+        public static let notResumable = Code("not_resumable", .conflict)
         public static let payloadTooLarge = Code("payload_too_large", .contentTooLarge)
         /// A request line or headers past the limits of `HTTP1Connections`.
         public static let headersTooLarge = Code("headers_too_large", .requestHeaderFieldsTooLarge)
@@ -42,7 +44,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, Hashable {
         static let all: [Code] = [
             .badRequest, .unauthorized, .csrfRejected, .notFound, .runFinished, .payloadTooLarge, .unknownAgent,
             .tooManyRuns, .shuttingDown, .internalError, .unreadableRecord, .tooManyAttempts, .tooManySubscribers,
-            .headersTooLarge,
+            .headersTooLarge, .notResumable,
         ]
     }
 
@@ -89,6 +91,7 @@ extension APIError {
         case .shuttingDown: self.init(.shuttingDown, error.description)
         case .notFound: self.init(.notFound, error.description)
         case .runFinished(_, let status): self.init(.runFinished, error.description, runStatus: status)
+        case .notResumable(_, let status, _): self.init(.notResumable, error.description, runStatus: status)
         case .storage: self.init(.internalError, error.description)
         case .unreadable: self.init(.unreadableRecord, error.description)
         }

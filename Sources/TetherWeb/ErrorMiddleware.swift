@@ -48,6 +48,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error.code {
         case .notFound: "Not found"
         case .runFinished: "The run has already finished"
+        case .notResumable: "This run cannot be resumed"
         case .csrfRejected: "Refused: not sent from Tether's own page"
         case .unauthorized: "This server needs its token"
         case .payloadTooLarge: "Too large"

@@ -12,7 +12,7 @@ enum RunStart: Negotiated {
         case .started(let record):
             let links = RunLinks(id: record.id)
             return try .json(
-                StartedRun(runId: record.id, status: record.status, links: links),
+                StartedRun(runId: record.id, status: record.status, resumedFrom: record.resumedFrom, links: links),
                 status: .accepted,
                 headers: [.location: links.selfLink]
             )
@@ -37,6 +37,8 @@ enum RunStart: Negotiated {
 struct StartedRun: Encodable {
     var runId: RunID
     var status: RunStatus
+    /// The run a resumed run continues; absent for a new run.
+    var resumedFrom: RunID?
     var links: RunLinks
 }
 

@@ -26,6 +26,21 @@ struct RunsController {
         group.post("runs", use: negotiation(create))
         group.post("runs/stop", use: negotiation(stopMatching))
         group.post("runs/{id}/stop", use: negotiation(stop))
+        group.post("runs/{id}/resume", use: negotiation(resume))
+    }
+
+    /// `POST /runs/{id}/resume?at=SEQ`: a new run that replays the run's journal (only the
+    /// boundaries logged before `SEQ`, with `at`) and goes on live.
+    @Sendable func resume(request: Request, context: AppRequestContext) async throws -> RunStart {
+        let id = try Self.runID(context)
+        var at: Int?
+        if let text = request.uri.queryParameters["at"] {
+            guard let value = Int(String(text).trimmingCharacters(in: .whitespaces)), value >= 1 else {
+                throw APIError(.badRequest, "at must be the seq of an event of the run (a whole number from 1), not '\(text)'")
+            }
+            at = value
+        }
+        return .started(try await supervisor.resume(id, at: at))
     }
 
     /// `POST /runs`, `{agent, input}` or the run form.

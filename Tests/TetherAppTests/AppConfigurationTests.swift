@@ -24,6 +24,7 @@ import TetherApp
             "TETHER_LLM_CONNECT_TIMEOUT_SECONDS": "3", "TETHER_LLM_RETRIES": "4", "TETHER_IDLE_TIMEOUT_SECONDS": "2.5",
             "TETHER_LLM_MAX_CONNECTIONS": "300", "TETHER_DATABASE_URL": "postgres://u:p@127.0.0.1:5433/tether",
             "TETHER_INSTANCE_ID": "web-1", "TETHER_LEASE_SECONDS": "4", "TETHER_CLUSTER_POLL_SECONDS": "0.5",
+            "TETHER_RESUME_INTERRUPTED": "true",
         ]
         #expect(Set(environment.keys) == Set(AppConfiguration.Key.allCases.map(\.environmentVariable)))
         let c = try AppConfiguration(flags: [:], environment: environment)
@@ -38,6 +39,7 @@ import TetherApp
         #expect(c.idleTimeout == .milliseconds(2500) && c.llmMaxConnections == 300)
         #expect(c.databaseURL == "postgres://u:p@127.0.0.1:5433/tether" && c.instanceID == "web-1" && c.lease == .seconds(4))
         #expect(c.clusterPoll == .milliseconds(500))
+        #expect(c.resumeInterrupted && c.supervisor.resumesInterrupted)
     }
 
     @Test func aDatabaseURLOrInstanceIDTetherCannotUseIsRefusedWithoutShowingTheURL() throws {
@@ -69,6 +71,7 @@ import TetherApp
             "TETHER_LLM_BASE_URL (--llm-base-url) = 'ftp://x' must be an http:// or https:// URL"
         ),
         (["TETHER_MAX_RUNS": "0"], "TETHER_MAX_RUNS (--max-runs) = '0' must be a whole number from 1 to 100000"),
+        (["TETHER_RESUME_INTERRUPTED": "maybe"], "TETHER_RESUME_INTERRUPTED (--resume-interrupted) = 'maybe' must be true or false"),
     ])
     func aBadValueIsRefusedNamingTheSetting(environment: [String: String], message: String) {
         #expect(throws: ConfigurationError.self) { try AppConfiguration(flags: [:], environment: environment) }

@@ -57,7 +57,7 @@ import TetherCore
         let table: [EventKind: StepEffect] = [
             .runStarted: .closes, .llmStarted: .opens, .llmFinished: .closes, .llmFailed: .closes, .store: .closes,
             .agentCalled: .keeps, .agentReturned: .closes, .log: .keeps, .wait: .opens, .stopRequested: .keeps,
-            .runFinished: .closes,
+            .runFinished: .closes, .waitEnded: .closes, .replayed: .closes,
         ]
         #expect(Set(table.keys) == Set(EventKind.allCases), "every kind is in the table")
         for kind in EventKind.allCases { #expect(kind.stepEffect == table[kind], "\(kind.rawValue)") }

@@ -72,6 +72,7 @@ func event(_ seq: Int, _ run: RunID, _ kind: EventKind = .log) -> ProgressEvent 
         try await kind.with { store, _ in
             var original = record(at: Date(timeIntervalSinceReferenceDate: 812_345_678.123456789))
             original.instance = "instance-a"
+            original.resumedFrom = RunID()
             try await store.insertRun(original)
             #expect(try await store.run(original.id) == original)
             original.status = .stopped

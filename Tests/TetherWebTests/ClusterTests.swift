@@ -24,7 +24,7 @@ struct ClusterTests {
 
         /// - Parameter poll: `TETHER_CLUSTER_POLL_SECONDS`; 600 leaves only the notifications
         ///   to carry stops and live tails within a test.
-        static func start(_ ids: [String], llm: HeldChatServer, lease: Int = 10, poll: Int = 1) async throws -> Instances {
+        static func start(_ ids: [String], llm: HeldChatServer, lease: Int = 10, poll: Int = 1, extra: [String] = []) async throws -> Instances {
             let database = try await TestPostgres.freshDatabase()
             let agents = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-agents-\(UUID())")
             try FileManager.default.createDirectory(at: agents, withIntermediateDirectories: true)
@@ -42,7 +42,7 @@ struct ClusterTests {
                             "--database-url", database, "--instance-id", id, "--lease-seconds", String(lease),
                             "--cluster-poll-seconds", String(poll), "--llm", "openai",
                             "--llm-base-url", llm.baseURL, "--llm-model", "test-model",
-                        ]
+                        ] + extra
                     )
                 )
             }
@@ -198,6 +198,40 @@ struct ClusterTests {
             }
             let (_, record) = try await json(http, .GET, b.baseURL + "/runs/\(id)")
             #expect(record["status"] == "interrupted")
+        }
+    }
+
+    @Test func theRunOfAKilledInstanceIsResumedByTheInstanceThatMarksIt() async throws {
+        let llm = try await HeldChatServer.start(holdAnswers: true)
+        let cluster = try await Instances.start(["a", "b"], llm: llm, lease: 3, extra: ["--resume-interrupted", "true"])
+        let (a, b) = (cluster.processes[0], cluster.processes[1])
+        try await running(cluster, llm) { http in
+            let (_, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+            let id = try #require(started["runId"]?.stringValue)
+            let stream = try await http.execute(HTTPClientRequest(url: b.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+            try await withTimeout(seconds: 60, "the run marked interrupted") {
+                await llm.waitForRequests(1)
+                llm.release(0)
+                // The first answer and its write are in the journal; the second call is in flight.
+                var reader = SSEReader(stream)
+                _ = try await reader.read { $0.json?["kind"] == "llm.started" && $0.json?["data"]?["prompt"] == "Second question" }
+                try await a.kill9()
+                llm.releaseAll()
+                _ = try await reader.read { $0.event == "done" }
+            }
+            try await withTimeout(seconds: 60, "the resumed run") { await b.waitForLog("resumed an interrupted run") }
+            let (_, listing) = try await json(http, .GET, b.baseURL + "/runs?agent=two-calls")
+            let resumed = try #require(listing["runs"]?.arrayValue?.first { $0["resumedFrom"]?.stringValue == id })
+            let resumedID = try #require(resumed["id"]?.stringValue)
+            let events = try await http.execute(HTTPClientRequest(url: b.baseURL + "/runs/\(resumedID)/events"), timeout: .seconds(60))
+            let frames = SSEFrame.parse(String(buffer: try await events.body.collect(upTo: 1 << 20)))
+            #expect(frames.last?.json?["status"] == "succeeded")
+            let (_, record) = try await json(http, .GET, b.baseURL + "/runs/\(resumedID)")
+            #expect(record["instance"] == "b" && record["resumedFrom"]?.stringValue == id)
+            let kinds = record["events"]?.arrayValue?.compactMap { $0["kind"]?.stringValue } ?? []
+            #expect(kinds.filter { $0 == "replayed" }.count == 2, "the first call and its write")
+            #expect(llm.state.requests.count == 3, "only the call the kill cut was made again")
+            #expect(b.log.contains("resumed an interrupted run"))
         }
     }
 

@@ -87,4 +87,53 @@ import TetherTestSupport
             #expect(second.log.contains("marked runs left in flight by the previous process interrupted"))
         }
     }
+
+    @Test func killedMidRunAndRestartedWithAutoResumeTheRunGoesOnWithoutPayingTwice() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("resume-data-\(UUID())").path
+        let agentsFolder = FileManager.default.temporaryDirectory.appendingPathComponent("resume-agents-\(UUID())")
+        try FileManager.default.createDirectory(at: agentsFolder, withIntermediateDirectories: true)
+        for (name, text) in Self.agents { try text.write(to: agentsFolder.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        let llm = try await HeldChatServer.start(holdAnswers: true) { _, body in
+            "Text for " + (body["messages"]?.arrayValue?.last?["content"]?.stringValue ?? "?")
+        }
+        let openAI = ["--llm", "openai", "--llm-base-url", llm.baseURL, "--llm-model", "test-model", "--resume-interrupted", "true"]
+        try await withHTTPClient { http in
+            let first = try await TetherProcess.start(dataDirectory: data, agentsDirectory: agentsFolder.path, extra: openAI)
+            let items = (1...4).map { "item \($0)" }.joined(separator: "\\n")
+            let slow = try await post(http, first.baseURL + "/runs", #"{"agent": "slow", "input": {"items": "\#(items)"}}"#)
+            let slowID = try #require(slow["runId"]?.stringValue)
+            // Two calls answered and stored, the third in flight when the process is killed.
+            let response = try await http.execute(HTTPClientRequest(url: first.baseURL + "/runs/\(slowID)/events"), timeout: .seconds(60))
+            try await withTimeout(seconds: 60, "two calls answered, the third logged") {
+                for index in 0..<2 {
+                    await llm.waitForRequests(index + 1)
+                    llm.release(index)
+                }
+                var reader = SSEReader(response)
+                _ = try await reader.read {
+                    $0.event == "progress" && $0.json?["kind"] == "llm.started" && $0.json?["data"]?["prompt"] == "Write about item 3"
+                }
+            }
+            try await first.kill9()
+
+            let second = try await TetherProcess.start(dataDirectory: data, agentsDirectory: agentsFolder.path, extra: openAI)
+            llm.releaseAll()
+            let old = try JSONValue.parse(try await get(http, second.baseURL + "/runs/\(slowID)"))
+            #expect(old["status"] == "interrupted")
+            let listing = try JSONValue.parse(try await get(http, second.baseURL + "/runs?agent=slow"))
+            let resumed = try #require(listing["runs"]?.arrayValue?.first { $0["resumedFrom"]?.stringValue == slowID })
+            let resumedID = try #require(resumed["id"]?.stringValue)
+            let stream = SSEFrame.parse(try await get(http, second.baseURL + "/runs/\(resumedID)/events"))
+            #expect(stream.last?.event == "done" && stream.last?.json?["status"] == "succeeded")
+            let kinds = stream.ofEvent("progress").compactMap { $0.json?["kind"]?.stringValue }
+            #expect(kinds.filter { $0 == "replayed" }.count == 4, "two calls and their two writes, from the journal")
+            #expect(kinds.filter { $0 == "llm.started" }.count == 2, "items 3 and 4 live")
+            #expect(llm.state.requests.count == 5, "the call cut by the kill is made again; none before it")
+            let stored = try JSONValue.parse(try await get(http, second.baseURL + "/store/slow"))
+            #expect(stored.compactJSON.contains("Text for Write about item 4"), "\(stored.compactJSON)")
+            #expect(second.log.contains("resumed an interrupted run"))
+            #expect(try await second.terminate() == 0)
+        }
+        await llm.shutdown()
+    }
 }

@@ -150,6 +150,14 @@ struct RunPanel: Sendable {
     /// The next page of a long log, for a browser without the script (which streams the rest).
     var nextEventsURL: String?
     var runAgainURL: String
+    /// `POST /runs/{id}/resume`, for a root run; the form shows while the run ``isResumable``
+    /// (the script shows it when the run ends so).
+    var resumeAction: String?
+    var isResumable: Bool
+    /// The statuses a run can be resumed from, for the script: `stopped failed interrupted`.
+    var resumableStatuses: String
+    /// The run this one continues.
+    var resumedFrom: RunLink?
     var result: String?
     var error: String?
     var isTerminal: Bool
@@ -171,6 +179,11 @@ extension RunPanel {
     static let stepEffectsJSON = JSONValue.object(
         Dictionary(uniqueKeysWithValues: EventKind.allCases.map { ($0.rawValue, JSONValue.string($0.stepEffect.rawValue)) })
     ).compactJSON
+}
+
+struct RunLink: Sendable {
+    var url: String
+    var shortID: String
 }
 
 struct InputPair: Sendable {
@@ -197,6 +210,29 @@ struct EventRow: Sendable {
     var message: String
     var detail: String?
     var isInFlight: Bool
+    /// `POST /runs/{root}/resume?at=SEQ` on an LLM step of a finished root run: "Run again
+    /// from here".
+    var forkAction: String?
+    /// Consecutive `replayed` events of one run show as one line: the seq of its last event
+    /// (`seq` is its first's), and how many it covers.
+    var lastSeq: Int
+    var replay: ReplaySummary?
+}
+
+/// What a line of replayed steps counts: "Replayed 8 steps: 7 LLM calls, 1,240 tokens not
+/// paid again". The script counts on from these when more arrive.
+struct ReplaySummary: Sendable {
+    var steps: Int
+    var llmCalls: Int
+    var tokens: Int
+
+    var message: String {
+        let counted = steps == 1 ? "1 step" : "\(steps) steps"
+        guard llmCalls > 0 else { return "Replayed \(counted): nothing done again" }
+        let calls = llmCalls == 1 ? "1 LLM call" : "\(llmCalls) LLM calls"
+        let tokens = self.tokens > 0 ? ", \(NumberText.grouped(self.tokens)) tokens" : ""
+        return "Replayed \(counted): \(calls)\(tokens) not paid again"
+    }
 }
 
 struct RecentRun: Sendable {

@@ -151,19 +151,26 @@ struct RunsScreen: Sendable {
         // A step is shown in flight only on the last page: on an earlier one, its end may be
         // on a later page.
         let inFlight = tree.nextEvents == nil ? Self.stepsInFlight(events, statuses: statuses) : []
-        let rows = events.map { event in
-            EventRow(
-                seq: event.seq,
-                runID: event.runID.rawValue,
-                depth: min(depths[event.runID] ?? 0, 8),
-                time: Self.clock(event.at),
-                at: APIJSON.timestamp(event.at),
-                kind: event.kind.rawValue,
-                message: event.message,
-                detail: Self.detail(of: event),
-                isInFlight: inFlight.contains(event.seq)
-            )
-        }
+        // "Run again from here" on each LLM step of a finished root run.
+        let forks = record.isRoot && record.status.isTerminal
+        let rows = Self.collapsingReplays(
+            events.map { event in
+                EventRow(
+                    seq: event.seq,
+                    runID: event.runID.rawValue,
+                    depth: min(depths[event.runID] ?? 0, 8),
+                    time: Self.clock(event.at),
+                    at: APIJSON.timestamp(event.at),
+                    kind: event.kind.rawValue,
+                    message: event.message,
+                    detail: Self.detail(of: event),
+                    isInFlight: inFlight.contains(event.seq),
+                    forkAction: forks && event.kind == .llmStarted ? "/runs/\(record.id)/resume?at=\(event.seq)" : nil,
+                    lastSeq: event.seq,
+                    replay: event.kind == .replayed ? Self.replaySummary(of: event) : nil
+                )
+            }
+        )
         let order = agents[record.agent]?.input?.map(\.name) ?? []
         let members = record.input.objectValue ?? [:]
         let names = order.filter { members[$0] != nil } + members.keys.filter { !order.contains($0) }.sorted()
@@ -183,6 +190,10 @@ struct RunsScreen: Sendable {
             eventsURL: "/runs/\(record.id)/events?after=\(events.last?.seq ?? 0)",
             nextEventsURL: tree.nextEvents,
             runAgainURL: "/?agent=\(record.agent)&from=\(record.id)",
+            resumeAction: record.isRoot ? "/runs/\(record.id)/resume" : nil,
+            isResumable: record.isRoot && Self.resumable.contains(record.status),
+            resumableStatuses: Self.resumable.map(\.rawValue).joined(separator: " "),
+            resumedFrom: record.resumedFrom.map { RunLink(url: "/runs/\($0)", shortID: String($0.rawValue.prefix(8))) },
             result: record.status == .succeeded ? (record.result?.text ?? "") : nil,
             error: record.error,
             isTerminal: record.status.isTerminal,
@@ -201,6 +212,49 @@ struct RunsScreen: Sendable {
     /// has not ended.
     static func stepsInFlight(_ events: [ProgressEvent], statuses: [RunID: RunStatus]) -> Set<Int> {
         Set(events.openSteps().filter { statuses[$0.key]?.isInFlight == true }.values)
+    }
+
+    /// The statuses Resume is offered for (a fork, "Run again from here", also redoes a
+    /// succeeded run).
+    static let resumable: [RunStatus] = [.stopped, .failed, .interrupted]
+
+    /// One line for each stretch of `replayed` events of one run: the `log` lines the agent
+    /// wrote again between two of them (a definition's "section 2 of 6") go into it too.
+    static func collapsingReplays(_ rows: [EventRow]) -> [EventRow] {
+        var collapsed: [EventRow] = []
+        // Log lines after a replayed stretch, dropped if the stretch goes on after them.
+        var held: [EventRow] = []
+        for row in rows {
+            if row.kind == EventKind.log.rawValue, let last = collapsed.last, last.replay != nil, last.runID == row.runID {
+                held.append(row)
+                continue
+            }
+            if row.replay == nil || collapsed.last?.runID != row.runID { collapsed += held }
+            held = []
+            if let added = row.replay, var last = collapsed.last, let summary = last.replay, last.runID == row.runID {
+                let total = ReplaySummary(
+                    steps: summary.steps + added.steps,
+                    llmCalls: summary.llmCalls + added.llmCalls,
+                    tokens: summary.tokens + added.tokens
+                )
+                last.replay = total
+                last.message = total.message
+                last.lastSeq = row.seq
+                collapsed[collapsed.count - 1] = last
+            } else {
+                var row = row
+                if let summary = row.replay { row.message = summary.message }
+                collapsed.append(row)
+            }
+        }
+        return collapsed + held
+    }
+
+    /// What one `replayed` event adds to its line.
+    static func replaySummary(of event: ProgressEvent) -> ReplaySummary {
+        let isLLM = event.data[ProgressEvent.Key.boundary]?.stringValue == Boundary.llm.rawValue
+        let tokens = event.data["usage"]?["totalTokens"]?.numberValue.map { Int($0) } ?? 0
+        return ReplaySummary(steps: 1, llmCalls: isLLM ? 1 : 0, tokens: tokens)
     }
 
     static func detail(of event: ProgressEvent) -> String? {
