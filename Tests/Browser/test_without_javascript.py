@@ -21,3 +21,25 @@ def test_run_and_stop_work_through_forms_and_refreshes(slow_server, browser_with
     wait(browser, lambda d: chip_status(d) == "stopped", message="the refreshing page shows the end")
     wait(browser, lambda d: is_disabled(stop_button(d)) and stop_button(d).text == "Stop")
     assert slow_server.run(run_id)["status"] == "stopped"
+
+
+def test_resume_works_through_a_form_post(server, browser_without_javascript):
+    browser = browser_without_javascript
+    run_id = start_from_form(browser, server.base, "report", {"topic": "tool libraries", "audience": "librarians"})
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#progress-log li[data-kind='llm.finished']"),
+         message="the refreshing page shows an answered call")
+    wait(browser, lambda d: stop_button(d).click() or True)
+    wait(browser, lambda d: chip_status(d) == "stopped", message="the refreshing page shows the end")
+    wait(browser, lambda d: d.find_element(By.ID, "resume-form").is_displayed(), message="Resume is offered")
+    paid = sum(1 for event in server.run(run_id)["events"] if event["kind"] == "llm.finished")
+    wait(browser, lambda d: d.find_element(By.ID, "resume-button").click() or True)
+    wait(browser, lambda d: "/runs/" in d.current_url and run_id not in d.current_url, message="a 303 to the new run")
+    resumed_id = browser.current_url.rstrip("/").split("/runs/")[1]
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#progress-log li[data-kind='replayed']"),
+         message="the replayed steps, after a refresh")
+    lines = browser.find_elements(By.CSS_SELECTOR, "#progress-log li[data-kind='replayed']")
+    assert len(lines) == 1 and f": {paid} LLM call" in lines[0].text, lines[0].text
+    assert browser.find_element(By.ID, "resumed-from").get_attribute("href").endswith(f"/runs/{run_id}")
+    wait(browser, lambda d: stop_button(d).click() or True)
+    wait(browser, lambda d: chip_status(d) == "stopped", message="the resumed run stops")
+    assert server.run(resumed_id)["resumedFrom"] == run_id
