@@ -157,7 +157,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "TetherBenchmarks",
-            dependencies: ["TetherCore", "TetherRuntime", "TetherSQLite"]
+            dependencies: ["TetherCore", "TetherRuntime", "TetherSQLite", "TetherTestSupport"]
         ),
         .testTarget(name: "TetherCoreTests", dependencies: ["TetherCore"]),
         .testTarget(name: "TetherAppTests", dependencies: ["TetherApp"]),

@@ -8,10 +8,13 @@
 //    (memory store; each subscriber receives every event, in batches as the SSE stream does).
 // 3. Events persisted per second to SQLite (WAL, in a temporary folder) by one tree's log,
 //    with 0, 10 and 100 subscribers reading along.
+// 4. Replay speed: boundaries a resumed run replays per second from its journal (SQLite),
+//    against the same run done live with a simulated LLM that answers at once.
 import Foundation
 import TetherCore
 import TetherRuntime
 import TetherSQLite
+import TetherTestSupport
 
 /// A backend that does nothing: only the entry check is measured.
 struct NoopBackend: ToolBackend {
@@ -156,4 +159,63 @@ for subscribers in [0, 10, 100] {
         try? FileManager.default.removeItem(atPath: folder)
     }
     print(String(format: "SQLite, %3d subscribers: %8.0f events/s persisted (and delivered; best of 3 × %d events)", subscribers, best, events))
+}
+
+/// A run of `steps` LLM calls, each stored, done live, then forked at its last event so that
+/// every boundary replays: returns both durations.
+func benchmarkReplay(steps: Int) async throws -> (live: Double, replay: Double, replayed: Int) {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tether-bench-\(UUID())").path
+    let database = try SQLiteDatabase.open(directory: folder)
+    defer {
+        try? database.pool.close()
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+    let agent = AgentDescriptor.closure("steps") { _, tools in
+        for step in 0..<steps {
+            let answer = try await tools.llm.complete("Step \(step)")
+            try await tools.store.set("bench/\(step)", to: answer)
+        }
+        return "done"
+    }
+    return try await withSupervisor(
+        agents: [agent],
+        llm: SimulatedLLM(latency: .zero),
+        configuration: SupervisorConfiguration(),
+        runStore: SQLiteRunStore(database: database),
+        dataStore: SQLiteDataStore(database: database)
+    ) { supervisor in
+        let clock = ContinuousClock()
+        let start = clock.now
+        let first = try await supervisor.start(agent: "steps", input: [:])
+        _ = try await supervisor.waitUntilFinished(first.id)
+        let live = seconds(clock.now - start)
+        let events = try await supervisor.allEvents(ofTree: first.id)
+        let resumedAt = clock.now
+        let second = try await supervisor.resume(first.id, at: events.last!.seq)
+        let record = try await supervisor.waitUntilFinished(second.id)
+        precondition(record.status == .succeeded, "the replay ended \(record.status)")
+        let replay = seconds(clock.now - resumedAt)
+        let replayed = try await supervisor.allEvents(ofTree: second.id).filter { $0.kind == .replayed }.count
+        return (live, replay, replayed)
+    }
+}
+
+for steps in [500, 5_000] {
+    var best = (live: Double.infinity, replay: Double.infinity, replayed: 0)
+    for _ in 0..<3 {
+        let result = try await benchmarkReplay(steps: steps)
+        if result.replay < best.replay { best = result }
+    }
+    print(
+        String(
+            format:
+                "replay, SQLite: %d boundaries (%d LLM calls, %d writes) replayed in %.3f s: %.0f boundaries/s (live, 0 ms LLM: %.3f s; best of 3)",
+            best.replayed,
+            steps,
+            steps,
+            best.replay,
+            Double(best.replayed) / best.replay,
+            best.live
+        )
+    )
 }

@@ -31,6 +31,8 @@ public protocol RunReadModel: Sendable {
     /// - Throws: `CancellationError` if the waiting task is cancelled first; an error of the
     ///   implementation's for an unknown id.
     func waitUntilFinished(_ id: RunID) async throws -> RunRecord
+    /// The root run that resumed run `id` whole, if one did (``RunStore/resumption(of:)``).
+    func resumption(of id: RunID) async throws -> RunRecord?
 }
 
 extension RunReadModel {

@@ -25,6 +25,9 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
     /// The run this one continues (`POST /runs/{id}/resume`): the run whose journal it
     /// replayed. A child run of a resumed tree names the child it continues.
     public var resumedFrom: RunID?
+    /// For a fork (`POST /runs/{id}/resume?at=SEQ`): `SEQ`, before which the journal of
+    /// `resumedFrom` was replayed; `nil` for a plain resume, which replays all of it.
+    public var forkedAt: Int?
 
     public init(
         id: RunID,
@@ -42,7 +45,8 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         result: JSONValue? = nil,
         error: String? = nil,
         instance: String? = nil,
-        resumedFrom: RunID? = nil
+        resumedFrom: RunID? = nil,
+        forkedAt: Int? = nil
     ) {
         self.id = id
         self.agent = agent
@@ -60,7 +64,12 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         self.error = error
         self.instance = instance
         self.resumedFrom = resumedFrom
+        self.forkedAt = forkedAt
     }
+
+    /// Whether this is a root run that resumed another whole (not a fork): a run is resumed
+    /// so once.
+    public var isWholeResume: Bool { resumedFrom != nil && forkedAt == nil && parentRunID == nil }
 
     /// Whether this run is the root of its tree.
     public var isRoot: Bool { parentRunID == nil }
@@ -89,12 +98,13 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         try container.encode(error, forKey: .error)
         try container.encode(instance, forKey: .instance)
         try container.encode(resumedFrom, forKey: .resumedFrom)
+        try container.encode(forkedAt, forKey: .forkedAt)
     }
 
     enum CodingKeys: String, CodingKey {
         case id, agent, input, status
         case parentRunID = "parentRunId"
         case rootRunID = "rootRunId"
-        case depth, createdAt, startedAt, stopRequestedAt, finishedAt, forced, result, error, instance, resumedFrom
+        case depth, createdAt, startedAt, stopRequestedAt, finishedAt, forced, result, error, instance, resumedFrom, forkedAt
     }
 }

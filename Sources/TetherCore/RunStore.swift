@@ -21,6 +21,9 @@ public protocol RunStore: RunListing {
     func lastSeq(inTree root: RunID) async throws -> Int
     /// The `run.finished` event of run `id` in the tree rooted at `root`, once logged.
     func finishedEvent(of id: RunID, inTree root: RunID) async throws -> ProgressEvent?
+    /// The root run that resumed run `id` whole (`resumedFrom` it, and not a fork), if one
+    /// did: a run is resumed once.
+    func resumption(of id: RunID) async throws -> RunRecord?
     /// Runs still `running` or `stopping`, deepest first: after a restart, the runs the
     /// process died with.
     func unfinishedRuns() async throws -> [RunRecord]

@@ -218,87 +218,96 @@ public final class PostgresCluster: RunCluster {
         var marked: [RunRecord] = []
         for instance in expired + orphans {
             let expiredLease = expired.contains(instance)
-            marked += try await client.withTransaction(logger: logger) { connection in
-                var claimed = false
-                if expiredLease {
-                    // Of instances sweeping at once, the one whose delete goes through.
-                    for try await _ in try await connection.query(
-                        "DELETE FROM instances WHERE id = \(instance) AND lease_until < clock_timestamp() RETURNING id",
-                        logger: logger
-                    ) {
-                        claimed = true
+            // One instance's failure does not lose what the others' transactions marked:
+            // those are resumed all the same.
+            do {
+                marked += try await client.withTransaction(logger: logger) { connection in
+                    var claimed = false
+                    if expiredLease {
+                        // Of instances sweeping at once, the one whose delete goes through.
+                        for try await _ in try await connection.query(
+                            "DELETE FROM instances WHERE id = \(instance) AND lease_until < clock_timestamp() RETURNING id",
+                            logger: logger
+                        ) {
+                            claimed = true
+                        }
+                    } else {
+                        // No lease, and no live process holding the instance's lock (the key
+                        // ``InstanceLease`` holds): nobody executes these runs.
+                        for try await free in try await connection.query(
+                            """
+                            SELECT pg_try_advisory_xact_lock(hashtext(\("tether instance \(instance)")))
+                            AND NOT EXISTS (SELECT 1 FROM instances WHERE id = \(instance))
+                            """,
+                            logger: logger
+                        ).decode(Bool.self) {
+                            claimed = free
+                        }
                     }
-                } else {
-                    // No lease, and no live process holding the instance's lock (the key
-                    // ``InstanceLease`` holds): nobody executes these runs.
-                    for try await free in try await connection.query(
+                    guard claimed else { return [] }
+                    let leftovers = try await connection.query(
                         """
-                        SELECT pg_try_advisory_xact_lock(hashtext(\("tether instance \(instance)")))
-                        AND NOT EXISTS (SELECT 1 FROM instances WHERE id = \(instance))
-                        """,
-                        logger: logger
-                    ).decode(Bool.self) {
-                        claimed = free
-                    }
-                }
-                guard claimed else { return [] }
-                let leftovers = try await connection.query(
-                    """
-                    SELECT \(unescaped: PostgresRunStore.columns) FROM runs
-                    WHERE instance = \(instance) AND status IN ('running', 'stopping') ORDER BY depth DESC, created_at FOR UPDATE
-                    """,
-                    logger: logger
-                )
-                var records: [RunRecord] = []
-                for try await row in leftovers.decode(StoredRun.self) {
-                    if let record = try? PostgresRunStore.record(row) { records.append(record) }
-                }
-                let now = Date()
-                var interrupted: [RunRecord] = []
-                for record in records {
-                    guard let (final, event) = RunRecovery.interruption(of: record, at: now, cause: .leaseExpired(instance: instance)) else {
-                        continue
-                    }
-                    // A run that logged its end but died before its record: its log says
-                    // how it ended, and the record follows it.
-                    let ended = try await connection.query(
-                        """
-                        SELECT data FROM events WHERE root_run_id = \(final.rootRunID.rawValue) AND run_id = \(final.id.rawValue)
-                        AND kind = \(EventKind.runFinished.rawValue) ORDER BY seq DESC LIMIT 1
+                        SELECT \(unescaped: PostgresRunStore.columns) FROM runs
+                        WHERE instance = \(instance) AND status IN ('running', 'stopping') ORDER BY depth DESC, created_at FOR UPDATE
                         """,
                         logger: logger
                     )
-                    var logged: RunStatus?
-                    for try await data in ended.decode(String.self) {
-                        logged = (try? StoredJSON.value(data))?["status"]?.stringValue.flatMap(RunStatus.init(rawValue:))
+                    var records: [RunRecord] = []
+                    for try await row in leftovers.decode(StoredRun.self) {
+                        if let record = try? PostgresRunStore.record(row) { records.append(record) }
                     }
-                    if logged == nil {
-                        // The event first: the log takes events while its root is in flight.
-                        let last = try await connection.query(
-                            "SELECT coalesce(max(seq), 0) FROM events WHERE root_run_id = \(final.rootRunID.rawValue)",
+                    let now = Date()
+                    var interrupted: [RunRecord] = []
+                    for record in records {
+                        guard let (final, event) = RunRecovery.interruption(of: record, at: now, cause: .leaseExpired(instance: instance)) else {
+                            continue
+                        }
+                        // A run that logged its end but died before its record: its log says
+                        // how it ended, and the record follows it.
+                        let ended = try await connection.query(
+                            """
+                            SELECT data FROM events WHERE root_run_id = \(final.rootRunID.rawValue) AND run_id = \(final.id.rawValue)
+                            AND kind = \(EventKind.runFinished.rawValue) ORDER BY seq DESC LIMIT 1
+                            """,
                             logger: logger
                         )
-                        var seq = 0
-                        for try await value in last.decode(Int.self) { seq = value }
-                        try await connection.run(PostgresRunStore.appending([event(seq + 1)], tree: final.rootRunID), logger: logger)
+                        var logged: RunStatus?
+                        for try await data in ended.decode(String.self) {
+                            logged = (try? StoredJSON.value(data))?["status"]?.stringValue.flatMap(RunStatus.init(rawValue:))
+                        }
+                        if logged == nil {
+                            // The event first: the log takes events while its root is in flight.
+                            let last = try await connection.query(
+                                "SELECT coalesce(max(seq), 0) FROM events WHERE root_run_id = \(final.rootRunID.rawValue)",
+                                logger: logger
+                            )
+                            var seq = 0
+                            for try await value in last.decode(Int.self) { seq = value }
+                            try await connection.run(PostgresRunStore.appending([event(seq + 1)], tree: final.rootRunID), logger: logger)
+                        }
+                        try await connection.run(
+                            """
+                            UPDATE runs SET status = \((logged ?? final.status).rawValue), finished_at = \(now.timeIntervalSinceReferenceDate),
+                            error = \(logged == nil ? final.error : record.error) WHERE id = \(final.id.rawValue)
+                            """,
+                            logger: logger
+                        )
+                        if logged == nil { interrupted.append(final) }
                     }
-                    try await connection.run(
-                        """
-                        UPDATE runs SET status = \((logged ?? final.status).rawValue), finished_at = \(now.timeIntervalSinceReferenceDate),
-                        error = \(logged == nil ? final.error : record.error) WHERE id = \(final.id.rawValue)
-                        """,
-                        logger: logger
-                    )
-                    if logged == nil { interrupted.append(final) }
+                    try await connection.run("DELETE FROM stop_requests WHERE instance = \(instance)", logger: logger)
+                    if !records.isEmpty {
+                        logger.warning(
+                            "marked the runs of an instance whose lease expired interrupted",
+                            metadata: ["instance": "\(instance)", "runs": "\(records.count)"]
+                        )
+                    }
+                    return interrupted
                 }
-                try await connection.run("DELETE FROM stop_requests WHERE instance = \(instance)", logger: logger)
-                if !records.isEmpty {
-                    logger.warning(
-                        "marked the runs of an instance whose lease expired interrupted",
-                        metadata: ["instance": "\(instance)", "runs": "\(records.count)"]
-                    )
-                }
-                return interrupted
+            } catch {
+                logger.warning(
+                    "could not mark the runs of an expired instance",
+                    metadata: ["instance": "\(instance)", "error": "\(String(reflecting: error))"]
+                )
             }
         }
         return marked

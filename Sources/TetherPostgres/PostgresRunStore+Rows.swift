@@ -4,7 +4,7 @@ import TetherCore
 
 /// A `runs` row as PostgreSQL sends it, in ``PostgresRunStore/columns`` order.
 typealias StoredRun = (
-    String, String, String, String, String?, String, Int, Double, Double?, Double?, Double?, Bool, String?, String?, String?, String?
+    String, String, String, String, String?, String, Int, Double, Double?, Double?, Double?, Bool, String?, String?, String?, String?, Int?
 )
 
 /// A row of `events`: seq, run_id, kind, at, message, data.
@@ -51,7 +51,8 @@ extension PostgresRunStore {
     /// - Throws: ``UnreadableRecord``.
     static func record(_ row: StoredRun) throws(UnreadableRecord) -> RunRecord {
         let (
-            id, agent, input, statusText, parent, root, depth, created, started, stopRequested, finished, forced, result, error, instance, resumedFrom
+            id, agent, input, statusText, parent, root, depth, created, started, stopRequested, finished, forced, result, error, instance,
+            resumedFrom, forkedAt
         ) =
             row
         do {
@@ -72,7 +73,8 @@ extension PostgresRunStore {
                 result: try result.map(StoredJSON.value),
                 error: error,
                 instance: instance,
-                resumedFrom: resumedFrom.map(RunID.init(stored:))
+                resumedFrom: resumedFrom.map(RunID.init(stored:)),
+                forkedAt: forkedAt
             )
         } catch {
             throw UnreadableRecord(id: id, reason: String(describing: error))

@@ -17,7 +17,7 @@ public final class PostgresRunStore: RunStore {
 
     static let columns = """
         id, agent, input, status, parent_run_id, root_run_id, depth, created_at, started_at,
-        stop_requested_at, finished_at, forced, result, error, instance, resumed_from
+        stop_requested_at, finished_at, forced, result, error, instance, resumed_from, forked_at
         """
 
     /// The channel of Tether's notifications (`LISTEN tether`): `tree ROOT SEQ` once a tree's
@@ -35,7 +35,7 @@ public final class PostgresRunStore: RunStore {
                 \(record.createdAt.timeIntervalSinceReferenceDate), \(record.startedAt?.timeIntervalSinceReferenceDate),
                 \(record.stopRequestedAt?.timeIntervalSinceReferenceDate), \(record.finishedAt?.timeIntervalSinceReferenceDate),
                 \(record.forced), \(record.result?.compactJSON), \(record.error), \(record.instance),
-                \(record.resumedFrom?.rawValue))
+                \(record.resumedFrom?.rawValue), \(record.forkedAt))
             """,
             logger: logger
         )
@@ -101,6 +101,16 @@ public final class PostgresRunStore: RunStore {
                 binds: binds
             )
         )
+    }
+
+    public func resumption(of id: RunID) async throws -> RunRecord? {
+        try await records(
+            """
+            SELECT \(unescaped: Self.columns) FROM runs
+            WHERE resumed_from = \(id.rawValue) AND forked_at IS NULL AND parent_run_id IS NULL LIMIT 1
+            """
+        )
+        .first
     }
 
     public func unfinishedRuns() async throws -> [RunRecord] {

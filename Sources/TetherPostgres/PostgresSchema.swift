@@ -81,7 +81,18 @@ enum PostgresSchema {
                 """,
             ]
         ),
-        ("v3: the run a resumed run continues", ["ALTER TABLE runs ADD COLUMN resumed_from TEXT COLLATE \"C\""]),
+        (
+            "v3: the run a resumed run continues",
+            [
+                "ALTER TABLE runs ADD COLUMN resumed_from TEXT COLLATE \"C\"",
+                "ALTER TABLE runs ADD COLUMN forked_at INTEGER",
+                "CREATE INDEX runs_by_resumed_from ON runs(resumed_from) WHERE resumed_from IS NOT NULL",
+                """
+                CREATE UNIQUE INDEX runs_resumed_once ON runs(resumed_from)
+                WHERE resumed_from IS NOT NULL AND forked_at IS NULL AND parent_run_id IS NULL
+                """,
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its transaction, under an advisory

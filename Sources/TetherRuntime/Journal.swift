@@ -32,10 +32,18 @@ struct Journal: Sendable {
                     }
                     : .failed(message: data["error"]?.stringValue ?? event.message, childStatus: nil)
                 entries[owner]?[index].outcome = outcome
+                entries[owner]?[index].endSeq = event.seq
             case .store:
-                guard let call = JournalCall.store(data) else { continue }
+                // A store event the journal cannot read (a `set` logged before the journal,
+                // with no digest) still takes its position, and goes live.
+                let call =
+                    JournalCall.store(data)
+                    ?? StoreKey(namespace: data["namespace"]?.stringValue ?? "", key: data["key"]?.stringValue ?? "").storeSetWithoutDigest
                 let index = append(call, to: run, at: event.seq)
-                entries[run]?[index].outcome = Self.storeOutcome(call, data)
+                entries[run]?[index].outcome =
+                    data[ProgressEvent.Key.error]?.stringValue.map { .failed(message: $0, childStatus: nil) }
+                    ?? (call.isUnrecorded ? nil : Self.storeOutcome(call, data))
+                entries[run]?[index].endSeq = event.seq
             case .agentCalled:
                 guard let name = data["agent"]?.stringValue, let child = event.calledChild else { continue }
                 let index = append(.agent(name: name, input: data["input"] ?? .null), to: run, at: event.seq)
@@ -47,16 +55,19 @@ struct Journal: Sendable {
                     let status = data[ProgressEvent.Key.status]?.stringValue.flatMap(RunStatus.init(rawValue:))
                 else { continue }
                 entries[owner]?[index].outcome = Self.childOutcome(status, data)
+                entries[owner]?[index].endSeq = event.seq
             case .wait:
                 open[event.seq] = (run, append(.wait(seconds: data["seconds"]?.numberValue ?? 0), to: run, at: event.seq))
             case .waitEnded:
                 guard let (owner, index) = take(event, from: &open, boundary: .wait) else { continue }
                 entries[owner]?[index].outcome = .done
+                entries[owner]?[index].endSeq = event.seq
             case .replayed:
                 guard let call = data["call"].flatMap(JournalCall.init(json:)) else { continue }
                 let index = append(call, to: run, at: event.seq)
                 entries[run]?[index].outcome = data["outcome"].flatMap(JournalOutcome.init(json:))
                 entries[run]?[index].child = data["child"]?.stringValue.map(RunID.init(stored:))
+                entries[run]?[index].endSeq = event.seq
             case .runStarted, .log, .stopRequested, .runFinished:
                 continue
             }

@@ -11,6 +11,9 @@ struct JournalEntry: Sendable, Hashable {
     var outcome: JournalOutcome?
     /// The `seq` of the event that began it.
     var startSeq: Int
+    /// The `seq` of the event that ended it (`nil` while it had not ended): boundaries whose
+    /// spans overlap ran concurrently.
+    var endSeq: Int?
     /// The child run an `agents.call` created, which a resume continues inside.
     var child: RunID?
 }
@@ -26,6 +29,15 @@ enum JournalCall: Sendable, Hashable {
     case storeList(namespace: String, prefix: String)
     case agent(name: String, input: JSONValue)
     case wait(seconds: Double)
+
+    /// A call the journal holds without what identifies it (a log from before the journal):
+    /// it is never replayed.
+    var isUnrecorded: Bool {
+        switch self {
+        case .llm(let digest, _), .storeSet(_, let digest): digest.isEmpty
+        default: false
+        }
+    }
 
     /// The call for an LLM request.
     static func llm(_ request: LLMRequest) -> JournalCall {
@@ -102,6 +114,11 @@ enum JournalCall: Sendable, Hashable {
         default: return nil
         }
     }
+}
+
+extension StoreKey {
+    /// A store write the journal holds without its value's digest.
+    var storeSetWithoutDigest: JournalCall { .storeSet(self, digest: "") }
 }
 
 /// What a boundary returned.

@@ -49,6 +49,10 @@ public struct LocalRunReads: RunReadModel {
         return try await store.events(inTree: root, after: seq, limit: limit)
     }
 
+    public func resumption(of id: RunID) async throws -> RunRecord? {
+        try await store.resumption(of: id).map(current)
+    }
+
     public func lastSeq(ofTree root: RunID) async throws -> Int {
         if let log = hub.log(of: root) { return log.lastSeq }
         return try await store.lastSeq(inTree: root)

@@ -18,6 +18,11 @@ public final class MemoryRunStore: RunStore {
     public func insertRun(_ record: RunRecord) async throws {
         try state.withLock { state in
             guard state.runs[record.id] == nil else { throw MemoryStoreError.duplicateRun(record.id) }
+            if let source = record.resumedFrom, record.isWholeResume,
+                state.runs.values.contains(where: { $0.resumedFrom == source && $0.isWholeResume })
+            {
+                throw MemoryStoreError.duplicateRun(record.id)
+            }
             state.runs[record.id] = record
             state.order[record.id] = state.nextOrder
             state.nextOrder += 1
@@ -48,6 +53,10 @@ public final class MemoryRunStore: RunStore {
 
     public func finishedEvent(of id: RunID, inTree root: RunID) async throws -> ProgressEvent? {
         state.withLock { $0.events[root]?.last { $0.kind == .runFinished && $0.runID == id } }
+    }
+
+    public func resumption(of id: RunID) async throws -> RunRecord? {
+        state.withLock { state in state.runs.values.first { $0.resumedFrom == id && $0.isWholeResume } }
     }
 
     public func unfinishedRuns() async throws -> [RunRecord] {

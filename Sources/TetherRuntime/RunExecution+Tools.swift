@@ -80,6 +80,7 @@ extension RunExecution: ToolBackend, LLMCallObserver {
             return value
         }
         return try await storeOperation(
+            call,
             { try await environment.dataStore.value(for: key) },
             event: { value in
                 (
@@ -95,8 +96,10 @@ extension RunExecution: ToolBackend, LLMCallObserver {
 
     func storeSet(_ value: String, for key: StoreKey) async throws {
         let digest = ContentDigest.of(value)
-        if try replayed(.storeSet(key, digest: digest)) != nil { return }
+        let call = JournalCall.storeSet(key, digest: digest)
+        if try replayed(call) != nil { return }
         try await storeOperation(
+            call,
             { try await environment.dataStore.setValue(value, for: key) },
             event: {
                 (
@@ -117,6 +120,7 @@ extension RunExecution: ToolBackend, LLMCallObserver {
             return found
         }
         return try await storeOperation(
+            call,
             { try await environment.dataStore.deleteValue(for: key) },
             event: { existed in
                 (
@@ -134,6 +138,7 @@ extension RunExecution: ToolBackend, LLMCallObserver {
             return entries
         }
         return try await storeOperation(
+            call,
             { try await environment.dataStore.entries(in: namespace, prefix: prefix) },
             event: { entries in
                 (
@@ -149,8 +154,11 @@ extension RunExecution: ToolBackend, LLMCallObserver {
 
     /// A data-store operation as a boundary whose event comes after its work: admitted by
     /// the log in one step with its entry check, so a stop being recorded waits for its
-    /// event rather than following its work (``EventLog/admit(_:)``).
+    /// event rather than following its work (``EventLog/admit(_:)``). An operation that
+    /// fails logs its error (the journal keeps it: a resumed agent that had handled it takes
+    /// the same path).
     func storeOperation<T>(
+        _ call: JournalCall,
         _ operation: () async throws -> T,
         event: (T) -> (String, [String: JSONValue])
     ) async throws -> T {
@@ -159,7 +167,15 @@ extension RunExecution: ToolBackend, LLMCallObserver {
         do {
             value = try await operation()
         } catch {
-            _ = try? log.finishAdmitted(nil)
+            var data = call.json.objectValue ?? [:]
+            data[ProgressEvent.Key.error] = .string(RunText.describe(error))
+            let failed = EventDraft(
+                runID: id,
+                kind: .store,
+                message: "Store operation failed: \(call.description): \(RunText.describe(error))",
+                data: data
+            )
+            _ = try? log.finishAdmitted(isTerminal || work.dropsEvents ? nil : failed)
             throw error
         }
         let (message, data) = event(value)

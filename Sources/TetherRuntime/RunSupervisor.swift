@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import TetherCore
 
 /// The service that owns every run: it admits new runs, executes each root run in its own
@@ -15,6 +16,8 @@ public final class RunSupervisor: Service, Sendable {
     let environment: RunEnvironment
     /// The questions clients ask about runs, answered from live state and the store.
     public let reads: LocalRunReads
+    /// The runs this process is resuming whole right now (``resume(_:at:)``).
+    let resuming = Mutex<Set<RunID>>([])
     private let jobs: AsyncStream<RunExecution>
     private let jobsContinuation: AsyncStream<RunExecution>.Continuation
 
@@ -76,12 +79,28 @@ public final class RunSupervisor: Service, Sendable {
         do { input = try descriptor.validatedInput(rawInput, coercingStrings: coercingStrings) } catch {
             throw .invalidInput(error.description)
         }
-        return try await launch(descriptor, input: input, replay: nil)
+        return try await launch(descriptor, input: input)
+    }
+
+    /// What a resumed run continues: the run it names in `resumedFrom`, the fork's position,
+    /// and the journal it replays.
+    struct Continuation {
+        var run: RunID
+        var forkedAt: Int?
+        var replay: RunReplay
     }
 
     /// Admits, records and queues a new root run (``start(agent:input:coercingStrings:)``,
     /// ``resume(_:at:)``).
-    func launch(_ descriptor: AgentDescriptor, input: JSONValue, replay: RunReplay?) async throws(SupervisorError) -> RunRecord {
+    /// - Parameter pastLimit: whether the run is admitted even past `TETHER_MAX_RUNS` (an
+    ///   interrupted run resumed by itself, which was admitted once already).
+    func launch(
+        _ descriptor: AgentDescriptor,
+        input: JSONValue,
+        continuing continuation: Continuation? = nil,
+        pastLimit: Bool = false
+    ) async throws(SupervisorError) -> RunRecord {
+        let replay = continuation?.replay
         let name = descriptor.name
         let id = RunID()
         let record = RunRecord(
@@ -91,7 +110,8 @@ public final class RunSupervisor: Service, Sendable {
             rootRunID: id,
             createdAt: Date(),
             instance: environment.instanceID,
-            resumedFrom: replay?.source
+            resumedFrom: continuation?.run,
+            forkedAt: continuation?.forkedAt
         )
         let run = RunExecution(
             record: record,
@@ -102,7 +122,7 @@ public final class RunSupervisor: Service, Sendable {
             replay: replay
         )
         do {
-            try live.admit(run, maxRoots: environment.configuration.maxRuns)
+            try live.admit(run, maxRoots: pastLimit ? .max : environment.configuration.maxRuns)
         } catch {
             environment.hub.retire(root: id)
             throw error
@@ -124,7 +144,7 @@ public final class RunSupervisor: Service, Sendable {
             throw .shuttingDown
         }
         var metadata: Logger.Metadata = ["run": "\(id)", "agent": "\(name)"]
-        if let replay { metadata["resumedFrom"] = "\(replay.source)" }
+        if let continuation { metadata["resumedFrom"] = "\(continuation.run)" }
         logger.info("run started", metadata: metadata)
         return record
     }

@@ -12,7 +12,7 @@ extension SQLiteRunStore {
             record.createdAt.timeIntervalSinceReferenceDate, record.startedAt?.timeIntervalSinceReferenceDate,
             record.stopRequestedAt?.timeIntervalSinceReferenceDate, record.finishedAt?.timeIntervalSinceReferenceDate,
             record.forced, record.result?.compactJSON, record.error, record.instance,
-            record.resumedFrom?.rawValue,
+            record.resumedFrom?.rawValue, record.forkedAt,
         ]
     }
 
@@ -69,7 +69,8 @@ extension SQLiteRunStore {
             result: try result.map(value),
             error: row["error"],
             instance: row["instance"],
-            resumedFrom: (row["resumed_from"] as String?).map(RunID.init(stored:))
+            resumedFrom: (row["resumed_from"] as String?).map(RunID.init(stored:)),
+            forkedAt: row["forked_at"]
         )
     }
 

@@ -19,13 +19,13 @@ public final class SQLiteRunStore: RunStore {
 
     static let columns = """
         id, agent, input, status, parent_run_id, root_run_id, depth, created_at, started_at,
-        stop_requested_at, finished_at, forced, result, error, instance, resumed_from
+        stop_requested_at, finished_at, forced, result, error, instance, resumed_from, forked_at
         """
 
     public func insertRun(_ record: RunRecord) async throws {
         try await database.write { db in
             try db.execute(
-                sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: Self.arguments(record)
             )
         }
@@ -35,7 +35,7 @@ public final class SQLiteRunStore: RunStore {
     public func insertRuns(_ records: [RunRecord]) async throws {
         try await database.pool.write { db in
             let statement = try db.cachedStatement(
-                sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             )
             for record in records { try statement.execute(arguments: Self.arguments(record)) }
         }
@@ -117,6 +117,17 @@ public final class SQLiteRunStore: RunStore {
         _ = arguments.append(contentsOf: [query.limit])
         let sql = "SELECT \(Self.columns) FROM runs \(filter) ORDER BY created_at DESC, id DESC LIMIT ?"
         return try await records(sql: sql, arguments: arguments)
+    }
+
+    public func resumption(of id: RunID) async throws -> RunRecord? {
+        try await records(
+            sql: """
+                SELECT \(Self.columns) FROM runs
+                WHERE resumed_from = ? AND forked_at IS NULL AND parent_run_id IS NULL LIMIT 1
+                """,
+            arguments: [id.rawValue]
+        )
+        .first
     }
 
     public func unfinishedRuns() async throws -> [RunRecord] {

@@ -55,7 +55,15 @@ enum Schema {
             try db.execute(sql: "ALTER TABLE runs ADD COLUMN instance TEXT")
         }
         migrator.registerMigration("v3: the run a resumed run continues") { db in
-            try db.execute(sql: "ALTER TABLE runs ADD COLUMN resumed_from TEXT")
+            try db.execute(
+                sql: """
+                    ALTER TABLE runs ADD COLUMN resumed_from TEXT;
+                    ALTER TABLE runs ADD COLUMN forked_at INTEGER;
+                    CREATE INDEX runs_by_resumed_from ON runs(resumed_from) WHERE resumed_from IS NOT NULL;
+                    CREATE UNIQUE INDEX runs_resumed_once ON runs(resumed_from)
+                        WHERE resumed_from IS NOT NULL AND forked_at IS NULL AND parent_run_id IS NULL;
+                    """
+            )
         }
         return migrator
     }

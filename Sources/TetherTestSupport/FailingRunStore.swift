@@ -45,6 +45,7 @@ public final class FailingRunStore: RunStore {
         try await base.finishedEvent(of: id, inTree: root)
     }
     public func unfinishedRuns() async throws -> [RunRecord] { try await base.unfinishedRuns() }
+    public func resumption(of id: RunID) async throws -> RunRecord? { try await base.resumption(of: id) }
     public func deleteTrees(finishedBefore date: Date) async throws -> Int { try await base.deleteTrees(finishedBefore: date) }
     public func listRuns(_ query: RunQuery) async throws -> [RunRecord] { try await base.listRuns(query) }
 }

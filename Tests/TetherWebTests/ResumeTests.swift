@@ -69,6 +69,7 @@ import TetherTestSupport
         runStore: any RunStore = MemoryRunStore(),
         dataStore: CountingDataStore = CountingDataStore(),
         swiftAgents: [AgentDescriptor] = [],
+        settings: (inout AppConfiguration) -> Void = { _ in },
         _ body: @escaping @Sendable (any TestClientProtocol, RunSupervisor) async throws -> Void
     ) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("resume-agents-\(UUID())")
@@ -79,6 +80,7 @@ import TetherTestSupport
             configuration.llm = .openai
             configuration.llmBaseURL = chat.baseURL
             configuration.llmModel = "test-model"
+            settings(&configuration)
         }
         try await withServer(
             configuration: configuration,
@@ -148,12 +150,16 @@ import TetherTestSupport
             #expect(replayed.first?["message"]?.stringValue == "Replayed the LLM call (outline): 18 tokens not paid again")
             #expect(log.filter { $0["kind"] == "llm.started" }.count == 1)
             let record = try await client.execute(uri: "/runs/\(second)", method: .get).json()
-            #expect(record["resumedFrom"]?.stringValue == first.rawValue)
+            #expect(record["resumedFrom"]?.stringValue == first.rawValue && record["forkedAt"] == .null)
+            // A run is resumed whole once: a second press would pay again for what followed.
+            let twice = try await client.execute(uri: "/runs/\(first)/resume", method: .post)
+            #expect(twice.status == .conflict && twice.errorCode == "not_resumable")
+            #expect(try twice.json()["error"]?["message"]?.stringValue?.contains("as run \(second)") == true)
 
             // A run resumed in its turn replays everything its own log holds, replayed or live.
             let again = try await supervisor.resume(second, at: Int(try #require(log.last?["seq"]?.numberValue)))
             let forked = try await withTimeout { try await supervisor.waitUntilFinished(again.id) }
-            #expect(forked.status == .succeeded && forked.result == expected.result)
+            #expect(forked.status == .succeeded && forked.result == expected.result && forked.forkedAt != nil)
             #expect(chat.state.requests.count == 6, "every boundary came from the journal")
         }
         await chat.shutdown()
@@ -243,6 +249,100 @@ import TetherTestSupport
         await chat.shutdown()
     }
 
+    @Test func boundariesRunConcurrentlyReplayInWhateverOrderTheyBegin() async throws {
+        let agent = AgentDescriptor.closure("pair") { _, tools in
+            async let first = tools.llm.complete("Left")
+            async let second = tools.llm.complete("Right")
+            let both = try await first + " " + second
+            return .string(try await tools.llm.complete("Join " + both))
+        }
+        let chat = try await HeldChatServer.start(holdAnswers: true, answer: Self.echo)
+        try await withResumeServer(chat, swiftAgents: [agent]) { client, supervisor in
+            for attempt in 1...4 {
+                let base = chat.state.requests.count
+                let first = try await client.startRun("pair")
+                // The two concurrent calls arrive together; then the join.
+                try await withTimeout { await chat.waitForRequests(base + 2) }
+                chat.release(base)
+                chat.release(base + 1)
+                try await answer(1, on: chat)
+                #expect(try await withTimeout { try await supervisor.waitUntilFinished(first) }.status == .succeeded)
+                // Forked at the join: both concurrent calls replay, whichever begins first.
+                let events = try await events(client, first)
+                let join = Int(try #require(events.last { $0["kind"] == "llm.started" }?["seq"]?.numberValue))
+                let fork = try await supervisor.resume(first, at: join).id
+                try await answer(1, on: chat)
+                let resumed = try await withTimeout { try await supervisor.waitUntilFinished(fork) }
+                #expect(resumed.status == .succeeded, "attempt \(attempt): \(resumed.error ?? "")")
+                #expect(resumed.result == "[Join [Left] [Right]]")
+            }
+            #expect(chat.state.requests.count == 16, "per attempt: two calls, the join, and the fork's join")
+        }
+        await chat.shutdown()
+    }
+
+    @Test func aStoreErrorTheAgentHandledIsThrownAgainOnReplay() async throws {
+        let agent = AgentDescriptor.closure("careful") { _, tools in
+            let note: String
+            do {
+                note = try await tools.store.get("broken/note") ?? "none"
+            } catch {
+                note = "unreadable"
+            }
+            let first = try await tools.llm.complete("Note " + note)
+            return .string(try await tools.llm.complete("More " + first))
+        }
+        let chat = try await HeldChatServer.start(holdAnswers: true, answer: Self.echo)
+        try await withResumeServer(chat, swiftAgents: [agent]) { client, supervisor in
+            let first = try await client.startRun("careful")
+            try await withTimeout { await chat.waitForRequests(1) }
+            #expect(try await client.execute(uri: "/runs/\(first)/stop", method: .post).status == .accepted)
+            chat.release(0)
+            #expect(try await withTimeout { try await supervisor.waitUntilFinished(first) }.status == .stopped)
+            let failedRead = try await events(client, first).first { $0["kind"] == "store" }
+            #expect(failedRead?["data"]?["error"]?.stringValue?.contains("broken") == true)
+
+            let second = try await supervisor.resume(first).id
+            try await answer(1, on: chat)
+            let resumed = try await withTimeout { try await supervisor.waitUntilFinished(second) }
+            #expect(resumed.status == .succeeded && resumed.result == "[More [Note unreadable]]")
+            #expect(chat.state.requests.count == 2)
+            let replayed = try await events(client, second).filter { $0["kind"] == "replayed" }
+            #expect(replayed.compactMap { $0["data"]?["boundary"]?.stringValue } == ["store", "llm"])
+        }
+        await chat.shutdown()
+    }
+
+    @Test func resumingInterruptedRunsLeavesAloneWhatWasBeingStoppedAndCrashLoops() async throws {
+        let chat = try await HeldChatServer.start(holdAnswers: false, answer: Self.echo)
+        let store = MemoryRunStore()
+        try await withResumeServer(chat, runStore: store, settings: { $0.resumeInterrupted = true }) { _, supervisor in
+            func interrupted(resumedFrom: RunID? = nil, stopRequested: Bool = false) async throws -> RunRecord {
+                let id = RunID()
+                var record = RunRecord(id: id, agent: "multi", input: ["topic": "owls"], status: .interrupted, rootRunID: id, createdAt: Date())
+                record.finishedAt = Date()
+                record.resumedFrom = resumedFrom
+                if stopRequested { record.stopRequestedAt = Date() }
+                try await store.insertRun(record)
+                return record
+            }
+            let stopping = try await interrupted(stopRequested: true)
+            #expect(await supervisor.resumeInterrupted([stopping]).isEmpty, "someone had asked it to stop")
+            let a = try await interrupted()
+            let b = try await interrupted(resumedFrom: a.id)
+            let c = try await interrupted(resumedFrom: b.id)
+            #expect(await supervisor.resumeInterrupted([c]).isEmpty, "three interrupted in a row")
+            let d = try await interrupted()
+            let e = try await interrupted(resumedFrom: d.id)
+            let resumed = await supervisor.resumeInterrupted([e])
+            #expect(resumed.map(\.resumedFrom) == [e.id], "two in a row: resumed")
+            #expect(await supervisor.resumeInterrupted([e]).isEmpty, "each once")
+            let done = try await withTimeout { try await supervisor.waitUntilFinished(try #require(resumed.first).id) }
+            #expect(done.status == .succeeded)
+        }
+        await chat.shutdown()
+    }
+
     @Test func aChangedPromptFailsTheReplayWithThePosition() async throws {
         let prompt = Mutex("Write about owls")
         let agent = AgentDescriptor.closure("changing") { _, tools in
@@ -271,6 +371,14 @@ import TetherTestSupport
             #expect(error.contains(#"the journal holds an LLM call with the prompt "Write about owls""#))
             #expect(error.contains(#"the agent asked for an LLM call with the prompt "Write about bats""#))
             #expect(chat.state.requests.count == 1, "nothing went on with wrong data")
+
+            // Put back, the diverged run resumes from the journal it never got past.
+            prompt.withLock { $0 = "Write about owls" }
+            let third = try await supervisor.resume(second).id
+            try await answer(1, on: chat)
+            let resumed = try await withTimeout { try await supervisor.waitUntilFinished(third) }
+            #expect(resumed.status == .succeeded && resumed.result == "[Then [Write about owls]]")
+            #expect(Self.prompts(chat) == ["Write about owls", "Then [Write about owls]"])
         }
         await chat.shutdown()
     }
@@ -371,6 +479,9 @@ import TetherTestSupport
 
             let resumed = try await browser.page(location)
             #expect(resumed.node("//a[@id='resumed-from']")?.attributes["href"] == "/runs/\(first)")
+            let old = try await browser.page("/runs/\(first)")
+            #expect(old.node("//a[@id='resumed-as']")?.attributes["href"] == location)
+            #expect(old.node("//form[@id='resume-form']")?.has("hidden") == true, "resumed once: no second Resume")
             let lines = resumed.nodes("//ol[@id='progress-log']/li[@data-kind='replayed']")
             #expect(lines.count == 1, "the replayed steps are one line")
             #expect(lines.first?.text.contains("Replayed 3 steps: 2 LLM calls, 36 tokens not paid again") == true, "\(lines.first?.text ?? "")")
@@ -381,13 +492,21 @@ import TetherTestSupport
 }
 
 /// A memory data store that counts the writes it takes, by `namespace/key`.
+/// Namespace `broken` fails every operation.
 final class CountingDataStore: DataStore {
     private let store = MemoryDataStore()
     private let counted = Mutex<[String: Int]>([:])
 
     var writes: [String: Int] { counted.withLock { $0 } }
 
-    func value(for key: StoreKey) async throws -> String? { try await store.value(for: key) }
+    struct Broken: Error, CustomStringConvertible {
+        var description: String { "the broken namespace fails" }
+    }
+
+    func value(for key: StoreKey) async throws -> String? {
+        if key.namespace == "broken" { throw Broken() }
+        return try await store.value(for: key)
+    }
     func setValue(_ value: String, for key: StoreKey) async throws {
         counted.withLock { $0["\(key)", default: 0] += 1 }
         try await store.setValue(value, for: key)

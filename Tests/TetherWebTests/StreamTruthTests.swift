@@ -45,6 +45,7 @@ import TetherTestSupport
             try await base.finishedEvent(of: id, inTree: root)
         }
         func waitUntilFinished(_ id: RunID) async throws -> RunRecord { try await base.waitUntilFinished(id) }
+        func resumption(of id: RunID) async throws -> RunRecord? { try await base.resumption(of: id) }
     }
 
     /// A value taken once.

@@ -158,6 +158,8 @@ struct RunPanel: Sendable {
     var resumableStatuses: String
     /// The run this one continues.
     var resumedFrom: RunLink?
+    /// The run that resumed this one (a run is resumed once).
+    var resumedAs: RunLink?
     var result: String?
     var error: String?
     var isTerminal: Bool
@@ -184,6 +186,15 @@ extension RunPanel {
 struct RunLink: Sendable {
     var url: String
     var shortID: String
+
+    init(_ record: RunRecord) {
+        self.init(record.id)
+    }
+
+    init(_ id: RunID) {
+        url = "/runs/\(id)"
+        shortID = String(id.rawValue.prefix(8))
+    }
 }
 
 struct InputPair: Sendable {

@@ -171,6 +171,8 @@ struct RunsScreen: Sendable {
                 )
             }
         )
+        let resumedAs =
+            record.isRoot && Self.resumable.contains(record.status) ? try await reads.resumption(of: record.id).map(RunLink.init) : nil
         let order = agents[record.agent]?.input?.map(\.name) ?? []
         let members = record.input.objectValue ?? [:]
         let names = order.filter { members[$0] != nil } + members.keys.filter { !order.contains($0) }.sorted()
@@ -191,9 +193,10 @@ struct RunsScreen: Sendable {
             nextEventsURL: tree.nextEvents,
             runAgainURL: "/?agent=\(record.agent)&from=\(record.id)",
             resumeAction: record.isRoot ? "/runs/\(record.id)/resume" : nil,
-            isResumable: record.isRoot && Self.resumable.contains(record.status),
+            isResumable: record.isRoot && Self.resumable.contains(record.status) && resumedAs == nil,
             resumableStatuses: Self.resumable.map(\.rawValue).joined(separator: " "),
-            resumedFrom: record.resumedFrom.map { RunLink(url: "/runs/\($0)", shortID: String($0.rawValue.prefix(8))) },
+            resumedFrom: record.resumedFrom.map(RunLink.init),
+            resumedAs: resumedAs,
             result: record.status == .succeeded ? (record.result?.text ?? "") : nil,
             error: record.error,
             isTerminal: record.status.isTerminal,
