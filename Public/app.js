@@ -184,10 +184,39 @@
     return true;
   }
 
+  // The usage line counts on as calls finish, in the words of the server's (UsageCount).
+  var usageLine = document.getElementById('run-usage');
+  function grouped(number) { return number.toLocaleString('en-US'); }
+  function countUsage(event) {
+    if (!usageLine || event.kind !== 'llm.finished') { return; }
+    var data = event.data || {};
+    var tokens = data.usage || {};
+    var count = function (name) { return Number(usageLine.getAttribute(name)) || 0; };
+    var calls = count('data-llm-calls') + 1;
+    var prompt = count('data-prompt-tokens') + (tokens.promptTokens || 0);
+    var completion = count('data-completion-tokens') + (tokens.completionTokens || 0);
+    var total = count('data-total-tokens') + (tokens.totalTokens || 0);
+    var seconds = count('data-seconds') + (data.durationMs || 0) / 1000;
+    var known = usageLine.getAttribute('data-cost');
+    var cost = typeof data.cost === 'number' && (calls === 1 || known !== '') ? (calls === 1 ? 0 : Number(known)) + data.cost : null;
+    usageLine.setAttribute('data-llm-calls', String(calls));
+    usageLine.setAttribute('data-prompt-tokens', String(prompt));
+    usageLine.setAttribute('data-completion-tokens', String(completion));
+    usageLine.setAttribute('data-total-tokens', String(total));
+    usageLine.setAttribute('data-seconds', String(seconds));
+    usageLine.setAttribute('data-cost', cost === null ? '' : String(cost));
+    var parts = [calls === 1 ? '1 LLM call' : grouped(calls) + ' LLM calls',
+      grouped(total) + ' tokens (' + grouped(prompt) + ' prompt, ' + grouped(completion) + ' completion)',
+      seconds < 10 ? seconds.toFixed(1) + ' s in calls' : Math.round(seconds) + ' s in calls'];
+    if (cost !== null) { parts.push('cost ' + cost.toFixed(4)); }
+    document.getElementById('run-usage-text').textContent = parts.join(' \u00b7 ');
+  }
+
   // One row per event; a reconnect that replays an event already shown adds nothing.
   function addEvent(event) {
     if (log.querySelector('[data-seq="' + event.seq + '"]')) { return; }
     if (event.kind === 'replayed' && addReplayed(event)) { return; }
+    countUsage(event);
     var depth = depthOf[event.runId] || 0;
     if (event.kind === 'agent.called' && event.data && event.data.runId) {
       depthOf[event.data.runId] = depth + 1;

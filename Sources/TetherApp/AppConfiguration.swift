@@ -57,6 +57,9 @@ public struct AppConfiguration: Sendable, Hashable {
     /// Whether runs marked `interrupted` at start-up, or when another instance's lease
     /// expired, are resumed from their journals at once (each once).
     public var resumeInterrupted = false
+    /// A JSON file of prices per model (`TETHER_PRICES`), read at start-up; `nil`: runs'
+    /// usage has no cost.
+    public var pricesFile: String?
 
     public init() {}
 
@@ -88,6 +91,7 @@ public struct AppConfiguration: Sendable, Hashable {
         case leaseSeconds = "lease.seconds"
         case clusterPollSeconds = "cluster.poll.seconds"
         case resumeInterrupted = "resume.interrupted"
+        case prices
 
         /// `TETHER_SIMULATED_LATENCY_MS`.
         public var environmentVariable: String {
@@ -181,6 +185,7 @@ public struct AppConfiguration: Sendable, Hashable {
         }
         if let lease = try seconds(.leaseSeconds, in: 1...3600) { self.lease = lease }
         if let poll = try seconds(.clusterPollSeconds, in: 0.05...3600) { clusterPoll = poll }
+        pricesFile = text(.prices)
         if let raw = text(.resumeInterrupted) {
             switch raw.trimmingCharacters(in: .whitespaces).lowercased() {
             case "true", "1", "yes", "on": resumeInterrupted = true

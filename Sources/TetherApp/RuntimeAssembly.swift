@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import Logging
 import ServiceLifecycle
 import TetherAgents
@@ -127,6 +128,7 @@ public struct RuntimeAssembly: Sendable {
         }
         var supervision = configuration.supervisor
         supervision.instanceID = instanceID
+        supervision.prices = try loadPrices(configuration.pricesFile)
         let supervisor = RunSupervisor(
             configuration: supervision,
             registry: AgentRegistry(swiftAgents + loaded.descriptors),
@@ -147,6 +149,19 @@ public struct RuntimeAssembly: Sendable {
             isSimulated: override == nil && configuration.llm == .simulated,
             storageHealth: storageHealth
         )
+    }
+
+    /// The prices file of `TETHER_PRICES`, read once.
+    private static func loadPrices(_ path: String?) throws(StartupError) -> LLMPrices? {
+        guard let path else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StartupError("TETHER_PRICES (--prices) = '\(path)' cannot be read")
+        }
+        do {
+            return try LLMPrices(json: String(decoding: data, as: UTF8.self))
+        } catch {
+            throw StartupError("TETHER_PRICES (--prices) = '\(path)' cannot be used: \(error.description)")
+        }
     }
 
     private static func openSQLite(configuration: AppConfiguration, logger: Logger) throws(StartupError) -> (any RunStore, any DataStore) {

@@ -44,6 +44,7 @@ final class ProgressPrinter: Sendable {
         default:
             line("Ended \(record.status.rawValue): \(record.error ?? "")")
         }
+        if let usage = record.usage { line("Usage: \(usage.tree.summary)") }
     }
 
     func line(_ text: String) {

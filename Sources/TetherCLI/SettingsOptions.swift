@@ -70,6 +70,11 @@ struct SettingsOptions: ParsableArguments {
         help: "true to resume interrupted runs from their journals at start-up (TETHER_RESUME_INTERRUPTED, default false)."
     )
     var resumeInterrupted: String?
+    @Option(
+        name: .customLong("prices"),
+        help: "A JSON file of prices per million prompt and completion tokens, by model, for runs' cost (TETHER_PRICES, default none)."
+    )
+    var prices: String?
 
     /// The flags given, by setting.
     var given: [AppConfiguration.Key: String] {
@@ -82,7 +87,7 @@ struct SettingsOptions: ParsableArguments {
             (.maxDepth, maxDepth), (.stopGraceSeconds, stopGraceSeconds), (.cleanupTimeoutSeconds, cleanupTimeoutSeconds), (.apiToken, apiToken),
             (.retentionDays, retentionDays), (.maxSubscribersPerRun, maxSubscribersPerRun), (.maxSubscribers, maxSubscribers),
             (.idleTimeoutSeconds, idleTimeoutSeconds), (.databaseURL, databaseURL), (.instanceID, instanceID), (.leaseSeconds, leaseSeconds),
-            (.clusterPollSeconds, clusterPollSeconds), (.resumeInterrupted, resumeInterrupted),
+            (.clusterPollSeconds, clusterPollSeconds), (.resumeInterrupted, resumeInterrupted), (.prices, prices),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.compactMap { key, value in value.map { (key, $0) } })
     }

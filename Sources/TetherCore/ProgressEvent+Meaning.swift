@@ -30,7 +30,13 @@ extension ProgressEvent {
         guard kind == .runFinished, let status = data[Key.status]?.stringValue.flatMap(RunStatus.init(rawValue:)) else {
             return nil
         }
-        return RunOutcome(runID: runID, status: status, result: data[Key.result], error: data[Key.error]?.stringValue)
+        return RunOutcome(
+            runID: runID,
+            status: status,
+            result: data[Key.result],
+            error: data[Key.error]?.stringValue,
+            usage: data[Key.usage]
+        )
     }
 
     /// The keys of `data` that carry a meaning.
@@ -43,6 +49,8 @@ extension ProgressEvent {
         public static let reason = "reason"
         public static let boundary = "boundary"
         public static let forced = "forced"
+        /// On `run.finished`: the run's usage (``RunUsage``).
+        public static let usage = "usage"
         /// On the event that ends a boundary (`llm.finished`, `llm.failed`, `wait.ended`): the
         /// `seq` of the event that began it.
         public static let startedSeq = "startedSeq"
@@ -86,12 +94,15 @@ public struct RunOutcome: Sendable, Hashable {
     public var status: RunStatus
     public var result: JSONValue?
     public var error: String?
+    /// The run's usage (``RunUsage``'s JSON), when its `run.finished` carries it.
+    public var usage: JSONValue?
 
-    public init(runID: RunID, status: RunStatus, result: JSONValue? = nil, error: String? = nil) {
+    public init(runID: RunID, status: RunStatus, result: JSONValue? = nil, error: String? = nil, usage: JSONValue? = nil) {
         self.runID = runID
         self.status = status
         self.result = result
         self.error = error
+        self.usage = usage
     }
 }
 

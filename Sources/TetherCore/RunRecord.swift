@@ -28,6 +28,9 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
     /// For a fork (`POST /runs/{id}/resume?at=SEQ`): `SEQ`, before which the journal of
     /// `resumedFrom` was replayed; `nil` for a plain resume, which replays all of it.
     public var forkedAt: Int?
+    /// The run's LLM calls, tokens and cost, and its subtree's; `nil` for runs recorded
+    /// before usage was.
+    public var usage: RunUsage?
 
     public init(
         id: RunID,
@@ -46,7 +49,8 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         error: String? = nil,
         instance: String? = nil,
         resumedFrom: RunID? = nil,
-        forkedAt: Int? = nil
+        forkedAt: Int? = nil,
+        usage: RunUsage? = RunUsage()
     ) {
         self.id = id
         self.agent = agent
@@ -65,6 +69,7 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         self.instance = instance
         self.resumedFrom = resumedFrom
         self.forkedAt = forkedAt
+        self.usage = usage
     }
 
     /// Whether this is a root run that resumed another whole (not a fork): a run is resumed
@@ -99,12 +104,13 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         try container.encode(instance, forKey: .instance)
         try container.encode(resumedFrom, forKey: .resumedFrom)
         try container.encode(forkedAt, forKey: .forkedAt)
+        try container.encode(usage, forKey: .usage)
     }
 
     enum CodingKeys: String, CodingKey {
         case id, agent, input, status
         case parentRunID = "parentRunId"
         case rootRunID = "rootRunId"
-        case depth, createdAt, startedAt, stopRequestedAt, finishedAt, forced, result, error, instance, resumedFrom, forkedAt
+        case depth, createdAt, startedAt, stopRequestedAt, finishedAt, forced, result, error, instance, resumedFrom, forkedAt, usage
     }
 }

@@ -4,7 +4,7 @@ import TetherCore
 
 /// A `runs` row as PostgreSQL sends it, in ``PostgresRunStore/columns`` order.
 typealias StoredRun = (
-    String, String, String, String, String?, String, Int, Double, Double?, Double?, Double?, Bool, String?, String?, String?, String?, Int?
+    String, String, String, String, String?, String, Int, Double, Double?, Double?, Double?, Bool, String?, String?, String?, String?, Int?, String?
 )
 
 /// A row of `events`: seq, run_id, kind, at, message, data.
@@ -52,7 +52,7 @@ extension PostgresRunStore {
     static func record(_ row: StoredRun) throws(UnreadableRecord) -> RunRecord {
         let (
             id, agent, input, statusText, parent, root, depth, created, started, stopRequested, finished, forced, result, error, instance,
-            resumedFrom, forkedAt
+            resumedFrom, forkedAt, usage
         ) =
             row
         do {
@@ -74,7 +74,8 @@ extension PostgresRunStore {
                 error: error,
                 instance: instance,
                 resumedFrom: resumedFrom.map(RunID.init(stored:)),
-                forkedAt: forkedAt
+                forkedAt: forkedAt,
+                usage: StoredUsage.usage(usage)
             )
         } catch {
             throw UnreadableRecord(id: id, reason: String(describing: error))

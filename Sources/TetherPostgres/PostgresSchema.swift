@@ -93,6 +93,7 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        ("v4: each run's LLM usage", ["ALTER TABLE runs ADD COLUMN usage TEXT"]),
     ]
 
     /// Applies the migrations not yet applied, each in its transaction, under an advisory

@@ -60,6 +60,9 @@ extension RunExecution: ToolBackend, LLMCallObserver {
             data["usage"] = usage.json
             message += " (\(usage.totalTokens) tokens)"
         }
+        let cost = environment.configuration.prices?.cost(of: response.usage, model: response.model, fallback: model)
+        if let cost { data["cost"] = .number(cost) }
+        count(response.usage, seconds: elapsed, cost: cost)
         try emit(.llmFinished, message, data)
         return response
     }

@@ -55,6 +55,25 @@ final class RunExecution: Sendable {
     var isTerminal: Bool { state.withLock { $0.record.status.isTerminal } }
     var children: [RunID] { state.withLock { $0.children } }
 
+    /// Counts a finished LLM call in this run's usage, and in its ancestors' subtree usage.
+    func count(_ usage: TokenUsage?, seconds: Double, cost: Double?) {
+        state.withLock { state in
+            var counted = state.record.usage ?? RunUsage()
+            counted.run.add(usage, seconds: seconds, cost: cost)
+            counted.tree.add(usage, seconds: seconds, cost: cost)
+            state.record.usage = counted
+        }
+        var ancestor = parentID.flatMap { environment.live[$0] }
+        while let run = ancestor {
+            run.state.withLock { state in
+                var counted = state.record.usage ?? RunUsage()
+                counted.tree.add(usage, seconds: seconds, cost: cost)
+                state.record.usage = counted
+            }
+            ancestor = run.parentID.flatMap { environment.live[$0] }
+        }
+    }
+
     func addChild(_ id: RunID) {
         state.withLock { $0.children.append(id) }
     }

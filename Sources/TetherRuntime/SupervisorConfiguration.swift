@@ -1,3 +1,5 @@
+import TetherCore
+
 /// The supervisor's limits (DESIGN §8).
 public struct SupervisorConfiguration: Sendable, Hashable {
     /// Root runs in flight at once (`TETHER_MAX_RUNS`); one more is refused.
@@ -18,6 +20,8 @@ public struct SupervisorConfiguration: Sendable, Hashable {
     /// Whether runs marked `interrupted` by a restart, or by another instance after this
     /// one's lease expired, are resumed from their journals (`TETHER_RESUME_INTERRUPTED`).
     public var resumesInterrupted: Bool
+    /// Prices per model (`TETHER_PRICES`), for the cost in runs' usage; `nil`: no cost.
+    public var prices: LLMPrices?
 
     public init(
         maxRuns: Int = 64,
@@ -25,7 +29,8 @@ public struct SupervisorConfiguration: Sendable, Hashable {
         stopGrace: Duration = .seconds(30),
         cleanupTimeout: Duration = .seconds(10),
         instanceID: String? = nil,
-        resumesInterrupted: Bool = false
+        resumesInterrupted: Bool = false,
+        prices: LLMPrices? = nil
     ) {
         self.maxRuns = maxRuns
         self.maxDepth = maxDepth
@@ -33,5 +38,6 @@ public struct SupervisorConfiguration: Sendable, Hashable {
         self.cleanupTimeout = cleanupTimeout
         self.instanceID = instanceID
         self.resumesInterrupted = resumesInterrupted
+        self.prices = prices
     }
 }

@@ -12,7 +12,7 @@ extension SQLiteRunStore {
             record.createdAt.timeIntervalSinceReferenceDate, record.startedAt?.timeIntervalSinceReferenceDate,
             record.stopRequestedAt?.timeIntervalSinceReferenceDate, record.finishedAt?.timeIntervalSinceReferenceDate,
             record.forced, record.result?.compactJSON, record.error, record.instance,
-            record.resumedFrom?.rawValue, record.forkedAt,
+            record.resumedFrom?.rawValue, record.forkedAt, record.usage.map(StoredUsage.text),
         ]
     }
 
@@ -70,7 +70,8 @@ extension SQLiteRunStore {
             error: row["error"],
             instance: row["instance"],
             resumedFrom: (row["resumed_from"] as String?).map(RunID.init(stored:)),
-            forkedAt: row["forked_at"]
+            forkedAt: row["forked_at"],
+            usage: StoredUsage.usage(row["usage"])
         )
     }
 

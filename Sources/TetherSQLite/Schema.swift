@@ -65,6 +65,9 @@ enum Schema {
                     """
             )
         }
+        migrator.registerMigration("v4: each run's LLM usage") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN usage TEXT")
+        }
         return migrator
     }
 }

@@ -104,7 +104,15 @@ struct EventStream {
                 // is all there is to tell, once the run has ended (it fails at its next step).
                 if let final = try await finalRecord(of: id, keepingAlive: &writer, every: interval) {
                     try await writer.write(
-                        try Frame.done(RunOutcome(runID: id, status: final.status, result: final.result, error: final.error))
+                        try Frame.done(
+                            RunOutcome(
+                                runID: id,
+                                status: final.status,
+                                result: final.result,
+                                error: final.error,
+                                usage: final.usage.flatMap { try? JSONValue.parse(StoredUsage.text($0)) }
+                            )
+                        )
                     )
                 }
                 try await writer.finish(nil)
@@ -168,7 +176,8 @@ enum Frame {
         buffer.writeString("\n\n")
     }
 
-    /// `done`: `{runId, status, result, error}`, every key present.
+    /// `done`: `{runId, status, result, error, usage}`, every key present (`usage` is `null`
+    /// for a run logged before usage was).
     static func done(_ outcome: RunOutcome) throws -> ByteBuffer {
         struct Done: Encodable {
             var outcome: RunOutcome
@@ -178,8 +187,9 @@ enum Frame {
                 try container.encode(outcome.status, forKey: .status)
                 try container.encode(outcome.result, forKey: .result)
                 try container.encode(outcome.error, forKey: .error)
+                try container.encode(outcome.usage, forKey: .usage)
             }
-            enum CodingKeys: String, CodingKey { case runId, status, result, error }
+            enum CodingKeys: String, CodingKey { case runId, status, result, error, usage }
         }
         let json = String(decoding: try APIJSON.data(Done(outcome: outcome)), as: UTF8.self)
         return ByteBuffer(string: "event: done\ndata: \(json)\n\n")

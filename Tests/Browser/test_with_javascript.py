@@ -157,3 +157,18 @@ def test_resume_replays_the_finished_steps_in_one_line_and_goes_on_live(server, 
     assert record["resumedFrom"] == run_id
     replayed = [event for event in record["events"] if event["kind"] == "replayed" and event["data"]["boundary"] == "llm"]
     assert len(replayed) == paid, "every answered call came from the journal"
+
+
+def test_the_usage_line_counts_the_calls_live(server, browser):
+    run_id = start_from_form(browser, server.base, "report", {"topic": "seed banks", "audience": "gardeners"})
+    mark_page(browser)
+    wait(browser, lambda d: d.find_element(By.ID, "run-usage-text").text.startswith("3 LLM calls"),
+         message="the usage line counts calls as they finish")
+    stop_button(browser).click()
+    wait(browser, lambda d: chip_status(d) == "stopped")
+    assert page_was_not_reloaded(browser)
+    tree = server.run(run_id)["usage"]["tree"]
+    text = browser.find_element(By.ID, "run-usage-text").text
+    expected = f"{tree['llmCalls']} LLM calls \u00b7 {tree['totalTokens']:,} tokens ({tree['promptTokens']:,} prompt, {tree['completionTokens']:,} completion)"
+    assert text.startswith(expected), (text, expected)
+    assert "cost" not in text, "no prices, no cost"

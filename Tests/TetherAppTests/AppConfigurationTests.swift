@@ -24,7 +24,7 @@ import TetherApp
             "TETHER_LLM_CONNECT_TIMEOUT_SECONDS": "3", "TETHER_LLM_RETRIES": "4", "TETHER_IDLE_TIMEOUT_SECONDS": "2.5",
             "TETHER_LLM_MAX_CONNECTIONS": "300", "TETHER_DATABASE_URL": "postgres://u:p@127.0.0.1:5433/tether",
             "TETHER_INSTANCE_ID": "web-1", "TETHER_LEASE_SECONDS": "4", "TETHER_CLUSTER_POLL_SECONDS": "0.5",
-            "TETHER_RESUME_INTERRUPTED": "true",
+            "TETHER_RESUME_INTERRUPTED": "true", "TETHER_PRICES": "/tmp/prices.json",
         ]
         #expect(Set(environment.keys) == Set(AppConfiguration.Key.allCases.map(\.environmentVariable)))
         let c = try AppConfiguration(flags: [:], environment: environment)
@@ -40,6 +40,7 @@ import TetherApp
         #expect(c.databaseURL == "postgres://u:p@127.0.0.1:5433/tether" && c.instanceID == "web-1" && c.lease == .seconds(4))
         #expect(c.clusterPoll == .milliseconds(500))
         #expect(c.resumeInterrupted && c.supervisor.resumesInterrupted)
+        #expect(c.pricesFile == "/tmp/prices.json")
     }
 
     @Test func aDatabaseURLOrInstanceIDTetherCannotUseIsRefusedWithoutShowingTheURL() throws {

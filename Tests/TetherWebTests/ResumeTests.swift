@@ -137,6 +137,7 @@ import TetherTestSupport
             #expect(resumed.status == .succeeded)
             #expect(resumed.result == expected.result, "the same result as the uninterrupted run")
             #expect(resumed.resumedFrom == first)
+            #expect(resumed.usage?.tree.llmCalls == 1, "replayed calls cost nothing and count nothing")
             #expect(chat.state.requests.count == 6, "the resumed run made one LLM request: the one after the stop")
             #expect(Self.prompts(chat).last == "Polish [Draft from [Outline owls]]")
             #expect(chat.state.abortedRequests == 0)

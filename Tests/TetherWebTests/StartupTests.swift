@@ -69,6 +69,17 @@ import TetherTestSupport
         #expect(!result.output.contains("Fatal error") && !result.output.contains("precondition"))
     }
 
+    @Test func aPricesFileItCannotUseStopsStartUpNamingTheSetting() async throws {
+        let data = Self.folder("startup-prices")
+        let prices = data + "-prices.json"
+        try #"{"gpt": {"prompt": "cheap"}}"#.write(toFile: prices, atomically: true, encoding: .utf8)
+        for (file, expected) in [(prices, "model gpt needs"), (data + "-missing.json", "cannot be read")] {
+            let result = try await TetherProcess.runToEnd(["serve", "--port", "0", "--data-dir", data, "--prices", file], in: packageRoot)
+            #expect(result.status == 1)
+            #expect(result.output.contains("TETHER_PRICES (--prices)") && result.output.contains(expected), "\(result.output)")
+        }
+    }
+
     @Test func aDatabaseItCannotOpenIsOneLineAndExitOne() async throws {
         let data = Self.folder("startup-notadb")
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)

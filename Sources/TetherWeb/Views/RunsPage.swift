@@ -160,6 +160,8 @@ struct RunPanel: Sendable {
     var resumedFrom: RunLink?
     /// The run that resumed this one (a run is resumed once).
     var resumedAs: RunLink?
+    /// The LLM usage of the run and the runs below it; the script counts on as calls finish.
+    var usage: UsageView?
     var result: String?
     var error: String?
     var isTerminal: Bool
@@ -181,6 +183,28 @@ extension RunPanel {
     static let stepEffectsJSON = JSONValue.object(
         Dictionary(uniqueKeysWithValues: EventKind.allCases.map { ($0.rawValue, JSONValue.string($0.stepEffect.rawValue)) })
     ).compactJSON
+}
+
+/// A usage line: its text, and its counts for the script.
+struct UsageView: Sendable {
+    var text: String
+    var llmCalls: Int
+    var promptTokens: Int
+    var completionTokens: Int
+    var totalTokens: Int
+    var seconds: Double
+    /// Empty when the cost is unknown.
+    var cost: String
+
+    init(_ count: UsageCount) {
+        text = count.summary
+        llmCalls = count.llmCalls
+        promptTokens = count.promptTokens
+        completionTokens = count.completionTokens
+        totalTokens = count.totalTokens
+        seconds = count.seconds
+        cost = count.cost.map { String($0) } ?? ""
+    }
 }
 
 struct RunLink: Sendable {

@@ -197,6 +197,7 @@ struct RunsScreen: Sendable {
             resumableStatuses: Self.resumable.map(\.rawValue).joined(separator: " "),
             resumedFrom: record.resumedFrom.map(RunLink.init),
             resumedAs: resumedAs,
+            usage: record.usage.map { UsageView($0.tree) },
             result: record.status == .succeeded ? (record.result?.text ?? "") : nil,
             error: record.error,
             isTerminal: record.status.isTerminal,

@@ -1,0 +1,140 @@
+import Foundation
+
+/// What a run's LLM calls cost, counted as they finish (DESIGN §2): for the run itself and
+/// for its whole subtree. A replayed call (a resumed run's) costs nothing and is not counted.
+public struct RunUsage: Sendable, Hashable, Codable {
+    /// The run's own calls.
+    public var run: UsageCount
+    /// The calls of the run and of every run below it.
+    public var tree: UsageCount
+
+    public init(run: UsageCount = UsageCount(), tree: UsageCount = UsageCount()) {
+        self.run = run
+        self.tree = tree
+    }
+}
+
+/// LLM calls and their tokens, as providers report them, the seconds they took, and their
+/// cost where every call's model has a price (`TETHER_PRICES`); without prices, `cost` is
+/// absent, not zero.
+public struct UsageCount: Sendable, Hashable, Codable {
+    public var llmCalls: Int
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var totalTokens: Int
+    /// Seconds the calls took, added up.
+    public var seconds: Double
+    /// In the prices' unit (per million tokens in the file, so dollars for dollar prices).
+    public var cost: Double?
+
+    public init(llmCalls: Int = 0, promptTokens: Int = 0, completionTokens: Int = 0, totalTokens: Int = 0, seconds: Double = 0, cost: Double? = nil) {
+        self.llmCalls = llmCalls
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.totalTokens = totalTokens
+        self.seconds = seconds
+        self.cost = cost
+    }
+
+    /// Counts one finished call. A cost stays known only while every call has one.
+    public mutating func add(_ usage: TokenUsage?, seconds: Double, cost: Double?) {
+        let priced = llmCalls == 0 ? cost : self.cost.flatMap { total in cost.map { total + $0 } }
+        llmCalls += 1
+        promptTokens += usage?.promptTokens ?? 0
+        completionTokens += usage?.completionTokens ?? 0
+        totalTokens += usage?.totalTokens ?? 0
+        self.seconds += seconds
+        self.cost = priced
+    }
+
+    /// Writes every key, `cost` as `null` when unknown.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(llmCalls, forKey: .llmCalls)
+        try container.encode(promptTokens, forKey: .promptTokens)
+        try container.encode(completionTokens, forKey: .completionTokens)
+        try container.encode(totalTokens, forKey: .totalTokens)
+        try container.encode(seconds, forKey: .seconds)
+        try container.encode(cost, forKey: .cost)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case llmCalls, promptTokens, completionTokens, totalTokens, seconds, cost
+    }
+
+    /// `10 LLM calls · 997 tokens (612 prompt, 385 completion) · 4.1 s · cost 0.0042`.
+    public var summary: String {
+        var parts = [llmCalls == 1 ? "1 LLM call" : "\(NumberText.grouped(llmCalls)) LLM calls"]
+        parts.append(
+            "\(NumberText.grouped(totalTokens)) tokens (\(NumberText.grouped(promptTokens)) prompt, \(NumberText.grouped(completionTokens)) completion)"
+        )
+        parts.append(seconds < 10 ? String(format: "%.1f s in calls", seconds) : "\(Int(seconds.rounded())) s in calls")
+        // Four decimals: prices per million tokens make small sums.
+        if let cost { parts.append(String(format: "cost %.4f", cost)) }
+        return parts.joined(separator: " · ")
+    }
+}
+
+/// How stores keep a run's usage: compact JSON text; text they cannot read is no usage.
+public enum StoredUsage {
+    public static func text(_ usage: RunUsage) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(usage)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+
+    public static func usage(_ text: String?) -> RunUsage? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode(RunUsage.self, from: Data(text.utf8))
+    }
+}
+
+/// Prices per model (`TETHER_PRICES`): per million prompt tokens and per million completion
+/// tokens, in whatever unit the file uses.
+public struct LLMPrices: Sendable, Hashable {
+    public struct Price: Sendable, Hashable, Codable {
+        public var prompt: Double
+        public var completion: Double
+
+        public init(prompt: Double, completion: Double) {
+            self.prompt = prompt
+            self.completion = completion
+        }
+    }
+
+    public var byModel: [String: Price]
+
+    public init(_ byModel: [String: Price]) {
+        self.byModel = byModel
+    }
+
+    /// Reads `{"model": {"prompt": 2.5, "completion": 10}, …}`.
+    /// - Throws: a description of what is wrong with the text.
+    public init(json text: String) throws(PricesError) {
+        guard case .object(let models)? = try? JSONValue.parse(text) else {
+            throw PricesError(reason: "it must be a JSON object of model → {\"prompt\": price, \"completion\": price}")
+        }
+        var prices: [String: Price] = [:]
+        for (model, value) in models {
+            guard let prompt = value["prompt"]?.numberValue, let completion = value["completion"]?.numberValue, prompt >= 0, completion >= 0
+            else {
+                throw PricesError(reason: "model \(model) needs \"prompt\" and \"completion\" prices per million tokens, each a number ≥ 0")
+            }
+            prices[model] = Price(prompt: prompt, completion: completion)
+        }
+        byModel = prices
+    }
+
+    /// The cost of a call to `model` (or, if it has no price, `fallback`), or `nil` when
+    /// neither has a price or the provider reported no usage.
+    public func cost(of usage: TokenUsage?, model: String, fallback: String? = nil) -> Double? {
+        guard let usage, let price = byModel[model] ?? fallback.flatMap({ byModel[$0] }) else { return nil }
+        return (Double(usage.promptTokens) * price.prompt + Double(usage.completionTokens) * price.completion) / 1_000_000
+    }
+}
+
+/// A prices file Tether cannot use.
+public struct PricesError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
+}
