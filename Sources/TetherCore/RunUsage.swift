@@ -12,6 +12,25 @@ public struct RunUsage: Sendable, Hashable, Codable {
         self.run = run
         self.tree = tree
     }
+
+    /// `{run, tree}`: the shape records, events, the `done` frame and the stores share.
+    public var json: JSONValue { ["run": run.json, "tree": tree.json] }
+
+    public init?(json: JSONValue) {
+        guard let run = json["run"].flatMap(UsageCount.init(json:)), let tree = json["tree"].flatMap(UsageCount.init(json:)) else {
+            return nil
+        }
+        self.init(run: run, tree: tree)
+    }
+
+    public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) }
+
+    public init(from decoder: any Decoder) throws {
+        guard let usage = Self(json: try JSONValue(from: decoder)) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a run's usage"))
+        }
+        self = usage
+    }
 }
 
 /// LLM calls and their tokens, as providers report them, the seconds they took, and their
@@ -47,19 +66,37 @@ public struct UsageCount: Sendable, Hashable, Codable {
         self.cost = priced
     }
 
-    /// Writes every key, `cost` as `null` when unknown.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(llmCalls, forKey: .llmCalls)
-        try container.encode(promptTokens, forKey: .promptTokens)
-        try container.encode(completionTokens, forKey: .completionTokens)
-        try container.encode(totalTokens, forKey: .totalTokens)
-        try container.encode(seconds, forKey: .seconds)
-        try container.encode(cost, forKey: .cost)
+    /// Every key, `cost` as `null` when unknown.
+    public var json: JSONValue {
+        [
+            "llmCalls": .number(Double(llmCalls)), "promptTokens": .number(Double(promptTokens)),
+            "completionTokens": .number(Double(completionTokens)), "totalTokens": .number(Double(totalTokens)),
+            "seconds": .number(seconds), "cost": cost.map(JSONValue.number) ?? .null,
+        ]
     }
 
-    enum CodingKeys: String, CodingKey {
-        case llmCalls, promptTokens, completionTokens, totalTokens, seconds, cost
+    public init?(json: JSONValue) {
+        guard let calls = json["llmCalls"]?.numberValue, let prompt = json["promptTokens"]?.numberValue,
+            let completion = json["completionTokens"]?.numberValue, let total = json["totalTokens"]?.numberValue,
+            let seconds = json["seconds"]?.numberValue
+        else { return nil }
+        self.init(
+            llmCalls: Int(calls),
+            promptTokens: Int(prompt),
+            completionTokens: Int(completion),
+            totalTokens: Int(total),
+            seconds: seconds,
+            cost: json["cost"]?.numberValue
+        )
+    }
+
+    public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) }
+
+    public init(from decoder: any Decoder) throws {
+        guard let count = Self(json: try JSONValue(from: decoder)) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a usage count"))
+        }
+        self = count
     }
 
     /// `10 LLM calls · 997 tokens (612 prompt, 385 completion) · 4.1 s · cost 0.0042`.
@@ -75,17 +112,14 @@ public struct UsageCount: Sendable, Hashable, Codable {
     }
 }
 
-/// How stores keep a run's usage: compact JSON text; text they cannot read is no usage.
+/// How stores keep a run's usage: its JSON as text; text they cannot read is no usage.
 public enum StoredUsage {
     public static func text(_ usage: RunUsage) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return (try? encoder.encode(usage)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        usage.json.compactJSON
     }
 
     public static func usage(_ text: String?) -> RunUsage? {
-        guard let text else { return nil }
-        return try? JSONDecoder().decode(RunUsage.self, from: Data(text.utf8))
+        text.flatMap { try? JSONValue.parse($0) }.flatMap(RunUsage.init(json:))
     }
 }
 

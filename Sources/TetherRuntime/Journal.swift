@@ -38,7 +38,10 @@ struct Journal: Sendable {
                 // with no digest) still takes its position, and goes live.
                 let call =
                     JournalCall.store(data)
-                    ?? StoreKey(namespace: data["namespace"]?.stringValue ?? "", key: data["key"]?.stringValue ?? "").storeSetWithoutDigest
+                    ?? JournalCall.storeSet(
+                        StoreKey(namespace: data["namespace"]?.stringValue ?? "", key: data["key"]?.stringValue ?? ""),
+                        digest: ""
+                    )
                 let index = append(call, to: run, at: event.seq)
                 entries[run]?[index].outcome =
                     data[ProgressEvent.Key.error]?.stringValue.map { .failed(message: $0, childStatus: nil) }

@@ -116,11 +116,6 @@ enum JournalCall: Sendable, Hashable {
     }
 }
 
-extension StoreKey {
-    /// A store write the journal holds without its value's digest.
-    var storeSetWithoutDigest: JournalCall { .storeSet(self, digest: "") }
-}
-
 /// What a boundary returned.
 enum JournalOutcome: Sendable, Hashable {
     /// An LLM call's answer.

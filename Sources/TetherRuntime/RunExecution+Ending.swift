@@ -127,7 +127,7 @@ extension RunExecution {
         }
         if record.forced { data[Key.forced] = true }
         if let error = record.error { data[Key.error] = .string(error) }
-        if let usage = record.usage, let json = try? JSONValue.parse(StoredUsage.text(usage)) { data[Key.usage] = json }
+        if let usage = record.usage { data[Key.usage] = usage.json }
         return (message, data)
     }
 }

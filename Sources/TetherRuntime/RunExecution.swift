@@ -57,20 +57,19 @@ final class RunExecution: Sendable {
 
     /// Counts a finished LLM call in this run's usage, and in its ancestors' subtree usage.
     func count(_ usage: TokenUsage?, seconds: Double, cost: Double?) {
-        state.withLock { state in
-            var counted = state.record.usage ?? RunUsage()
-            counted.run.add(usage, seconds: seconds, cost: cost)
-            counted.tree.add(usage, seconds: seconds, cost: cost)
-            state.record.usage = counted
+        changeUsage { $0.run.add(usage, seconds: seconds, cost: cost) }
+        var run: RunExecution? = self
+        while let counted = run {
+            counted.changeUsage { $0.tree.add(usage, seconds: seconds, cost: cost) }
+            run = counted.parentID.flatMap { environment.live[$0] }
         }
-        var ancestor = parentID.flatMap { environment.live[$0] }
-        while let run = ancestor {
-            run.state.withLock { state in
-                var counted = state.record.usage ?? RunUsage()
-                counted.tree.add(usage, seconds: seconds, cost: cost)
-                state.record.usage = counted
-            }
-            ancestor = run.parentID.flatMap { environment.live[$0] }
+    }
+
+    private func changeUsage(_ change: (inout RunUsage) -> Void) {
+        state.withLock { state in
+            var usage = state.record.usage ?? RunUsage()
+            change(&usage)
+            state.record.usage = usage
         }
     }
 

@@ -54,9 +54,6 @@ final class RunReplay: Sendable {
         entries = journal.entries(of: source)
     }
 
-    /// How many boundaries the journal holds for the source run.
-    var count: Int { entries.count }
-
     /// The divergence the run met, if it did.
     var divergence: ReplayDiverged? { state.withLock { $0.divergence } }
 

@@ -134,7 +134,7 @@ extension RunSupervisor {
                     reason: "run \(id) succeeded: there is nothing to resume (to redo it from a step, resume it at that step's event: ?at=SEQ)"
                 )
             }
-            let events = try await allEvents(ofTree: id)
+            let events = try await reads.loggedEvents(ofTree: id)
             if let seq, !(1...max(events.last?.seq ?? 0, 1)).contains(seq) {
                 throw SupervisorError.invalidInput("at must be the seq of an event of run \(id), from 1 to \(events.last?.seq ?? 0), not \(seq)")
             }
@@ -147,7 +147,7 @@ extension RunSupervisor {
             while let previous = source.0.resumedFrom, !Self.wentLive(source.0.id, in: source.1),
                 let earlier = try await environment.runStore.run(previous), earlier.status.isTerminal
             {
-                let earlierEvents = try await allEvents(ofTree: previous)
+                let earlierEvents = try await reads.loggedEvents(ofTree: previous)
                 source = (earlier, earlierEvents.filter { event in source.0.forkedAt.map { event.seq < $0 } ?? true })
             }
             return (record, RunReplay(journal: Journal(events: source.1), source: source.0.id, agent: record.agent))
@@ -175,13 +175,4 @@ extension RunSupervisor {
         }
     }
 
-    /// Every event of the tree rooted at `root`, from the store (the tree has ended).
-    private func allEvents(ofTree root: RunID) async throws -> [ProgressEvent] {
-        var events: [ProgressEvent] = []
-        while true {
-            let page = try await environment.runStore.events(inTree: root, after: events.last?.seq ?? 0, limit: 1_000)
-            events += page
-            if page.count < 1_000 { return events }
-        }
-    }
 }

@@ -110,7 +110,7 @@ struct EventStream {
                                 status: final.status,
                                 result: final.result,
                                 error: final.error,
-                                usage: final.usage.flatMap { try? JSONValue.parse(StoredUsage.text($0)) }
+                                usage: final.usage?.json
                             )
                         )
                     )
