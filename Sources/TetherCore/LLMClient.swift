@@ -20,10 +20,20 @@ extension LLMClient {
     }
 }
 
-/// What a provider reports about a call in flight, before its answer; the run logs it.
+/// What a provider reports about a call in flight, before its answer; the run logs it, or
+/// shows it to the run's subscribers.
 public protocol LLMCallObserver: Sendable {
     /// The call waits for a connection to the provider: all `limit` are in use by other calls.
     func waitingForConnection(limit: Int)
+    /// A streamed answer grew by `text` (one chunk's content, in order). The chunks put
+    /// together are exactly the answer's `text`. A provider that falls back to a plain call
+    /// reports nothing, or the whole answer once.
+    func received(_ text: String)
+}
+
+extension LLMCallObserver {
+    public func waitingForConnection(limit: Int) {}
+    public func received(_ text: String) {}
 }
 
 /// One chat-completion request.
