@@ -160,7 +160,7 @@ let package = Package(
             dependencies: ["TetherCore", "TetherRuntime", "TetherSQLite", "TetherTestSupport"]
         ),
         .testTarget(name: "TetherCoreTests", dependencies: ["TetherCore"]),
-        .testTarget(name: "TetherAppTests", dependencies: ["TetherApp"]),
+        .testTarget(name: "TetherAppTests", dependencies: ["TetherApp", "TetherCore"]),
         .testTarget(
             name: "TetherSQLiteTests",
             dependencies: [

@@ -287,6 +287,11 @@
       document.getElementById('run-error-text').textContent = frame.error;
       document.getElementById('run-error').hidden = false;
     }
+    var reason = document.getElementById('stop-reason');
+    if (reason && frame.status === 'stopped' && frame.stopReason && frame.stopReason.message) {
+      reason.textContent = (LABELS.stopped || 'Stopped') + ': ' + frame.stopReason.message;
+      reason.hidden = false;
+    }
     outcome.hidden = false;
     var resume = document.getElementById('resume-form');
     if (resume && frame.runId === runId) {

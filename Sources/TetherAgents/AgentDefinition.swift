@@ -7,6 +7,8 @@ public struct AgentDefinition: Sendable {
     /// Input fields in the order the file lists them.
     public var input: [InputField]
     public var steps: [Step]
+    /// Limits of a run tree started from it (`"budget"`); `nil` when the file sets none.
+    public var budget: RunBudget?
     /// The file it came from, for messages.
     public var file: String
 

@@ -21,9 +21,9 @@ struct DefinitionDecoder {
         let root: JSONNode
         do { root = try JSONNode.parse(text) } catch { throw fail("", "not valid JSON: \(error)") }
         guard case .object(let members) = root else { throw fail("", "the file must hold one JSON object") }
-        let allowed: Set<String> = ["name", "description", "input", "steps"]
+        let allowed: Set<String> = ["name", "description", "input", "steps", "budget"]
         if let unknown = members.first(where: { !allowed.contains($0.key) }) {
-            throw fail("", "unknown member \"\(unknown.key)\" (expected name, description, input, steps)")
+            throw fail("", "unknown member \"\(unknown.key)\" (expected name, description, input, steps, budget)")
         }
         let object = Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
 
@@ -45,7 +45,17 @@ struct DefinitionDecoder {
         guard case .array(let stepNodes)? = object["steps"] else { throw fail("steps", "a list of steps is required") }
         guard !stepNodes.isEmpty else { throw fail("steps", "the list of steps is empty") }
         let steps = try decodeSteps(stepNodes, path: "steps")
-        return AgentDefinition(name: name, description: description, input: input, steps: steps, file: file)
+        var budget: RunBudget?
+        if let node = object["budget"] {
+            do throws(BudgetError) {
+                let parsed = try RunBudget.parse(node.value)
+                guard parsed.lifted.isEmpty else { throw BudgetError("a definition's budget limit cannot be null: leave it out") }
+                budget = parsed.budget
+            } catch {
+                throw fail("budget", error.description)
+            }
+        }
+        return AgentDefinition(name: name, description: description, input: input, steps: steps, budget: budget, file: file)
     }
 
     func decodeInput(_ node: JSONNode?) throws(DefinitionError) -> [InputField] {

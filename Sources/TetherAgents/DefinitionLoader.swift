@@ -90,7 +90,7 @@ public struct DefinitionLoadResult: Sendable {
     /// The definitions as agents a supervisor can run.
     public var descriptors: [AgentDescriptor] {
         definitions.map { definition in
-            AgentDescriptor(name: definition.name, description: definition.description, input: definition.input) {
+            AgentDescriptor(name: definition.name, description: definition.description, input: definition.input, budget: definition.budget) {
                 DefinitionAgent(definition: definition)
             }
         }

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import TetherCore
 import TetherOpenAI
 import TetherRuntime
 
@@ -60,6 +61,9 @@ public struct AppConfiguration: Sendable, Hashable {
     /// A JSON file of prices per model (`TETHER_PRICES`), read at start-up; `nil`: runs'
     /// usage has no cost.
     public var pricesFile: String?
+    /// The limits of runs whose agent and request set none (`TETHER_BUDGET_LLM_CALLS`,
+    /// `_TOKENS`, `_SECONDS`, `_COST`); empty: no limit.
+    public var budget = RunBudget()
 
     public init() {}
 
@@ -92,6 +96,10 @@ public struct AppConfiguration: Sendable, Hashable {
         case clusterPollSeconds = "cluster.poll.seconds"
         case resumeInterrupted = "resume.interrupted"
         case prices
+        case budgetLLMCalls = "budget.llm.calls"
+        case budgetTokens = "budget.tokens"
+        case budgetSeconds = "budget.seconds"
+        case budgetCost = "budget.cost"
 
         /// `TETHER_SIMULATED_LATENCY_MS`.
         public var environmentVariable: String {
@@ -186,6 +194,19 @@ public struct AppConfiguration: Sendable, Hashable {
         if let lease = try seconds(.leaseSeconds, in: 1...3600) { self.lease = lease }
         if let poll = try seconds(.clusterPollSeconds, in: 0.05...3600) { clusterPoll = poll }
         pricesFile = text(.prices)
+        let budgetKeys: [(Key, RunBudget.Limit)] = [
+            (.budgetLLMCalls, .llmCalls), (.budgetTokens, .tokens), (.budgetSeconds, .seconds), (.budgetCost, .cost),
+        ]
+        for (key, limit) in budgetKeys {
+            guard let raw = text(key) else { continue }
+            do { budget[limit] = try RunBudget.value(.string(raw), of: limit) } catch {
+                throw ConfigurationError(
+                    key: key,
+                    value: raw,
+                    reason: limit == .llmCalls || limit == .tokens ? "must be a whole number above 0" : "must be a number above 0"
+                )
+            }
+        }
         if let raw = text(.resumeInterrupted) {
             switch raw.trimmingCharacters(in: .whitespaces).lowercased() {
             case "true", "1", "yes", "on": resumeInterrupted = true
@@ -214,7 +235,8 @@ public struct AppConfiguration: Sendable, Hashable {
             maxDepth: maxDepth,
             stopGrace: stopGrace,
             cleanupTimeout: cleanupTimeout,
-            resumesInterrupted: resumeInterrupted
+            resumesInterrupted: resumeInterrupted,
+            budget: budget
         )
     }
 

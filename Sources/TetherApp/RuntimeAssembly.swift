@@ -129,6 +129,9 @@ public struct RuntimeAssembly: Sendable {
         var supervision = configuration.supervisor
         supervision.instanceID = instanceID
         supervision.prices = try loadPrices(configuration.pricesFile)
+        if supervision.prices == nil, configuration.budget[.cost] != nil {
+            throw StartupError("TETHER_BUDGET_COST (--budget-cost) needs prices to count cost: set TETHER_PRICES (--prices)")
+        }
         let supervisor = RunSupervisor(
             configuration: supervision,
             registry: AgentRegistry(swiftAgents + loaded.descriptors),

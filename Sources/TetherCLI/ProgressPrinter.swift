@@ -38,7 +38,11 @@ final class ProgressPrinter: Sendable {
             line("Succeeded. Result:")
             line(record.result?.text ?? "")
         case .stopped:
-            line(record.forced ? "Stopped (forced)." : "Stopped.")
+            if let explanation = record.stopReason?.explanation {
+                line("Stopped: \(explanation)\(record.forced ? " (forced)" : "").")
+            } else {
+                line(record.forced ? "Stopped (forced)." : "Stopped.")
+            }
         case .failed:
             line("Failed: \(record.error ?? "unknown error")")
         default:

@@ -75,6 +75,17 @@ struct SettingsOptions: ParsableArguments {
         help: "A JSON file of prices per million prompt and completion tokens, by model, for runs' cost (TETHER_PRICES, default none)."
     )
     var prices: String?
+    @Option(name: .customLong("budget-llm-calls"), help: "Default limit of LLM calls per run tree (TETHER_BUDGET_LLM_CALLS, default none).")
+    var budgetLLMCalls: String?
+    @Option(name: .customLong("budget-tokens"), help: "Default limit of tokens per run tree (TETHER_BUDGET_TOKENS, default none).")
+    var budgetTokens: String?
+    @Option(name: .customLong("budget-seconds"), help: "Default wall-time limit of a run tree, in seconds (TETHER_BUDGET_SECONDS, default none).")
+    var budgetSeconds: String?
+    @Option(
+        name: .customLong("budget-cost"),
+        help: "Default cost limit of a run tree, in the prices' unit; needs --prices (TETHER_BUDGET_COST, default none)."
+    )
+    var budgetCost: String?
 
     /// The flags given, by setting.
     var given: [AppConfiguration.Key: String] {
@@ -88,6 +99,7 @@ struct SettingsOptions: ParsableArguments {
             (.retentionDays, retentionDays), (.maxSubscribersPerRun, maxSubscribersPerRun), (.maxSubscribers, maxSubscribers),
             (.idleTimeoutSeconds, idleTimeoutSeconds), (.databaseURL, databaseURL), (.instanceID, instanceID), (.leaseSeconds, leaseSeconds),
             (.clusterPollSeconds, clusterPollSeconds), (.resumeInterrupted, resumeInterrupted), (.prices, prices),
+            (.budgetLLMCalls, budgetLLMCalls), (.budgetTokens, budgetTokens), (.budgetSeconds, budgetSeconds), (.budgetCost, budgetCost),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.compactMap { key, value in value.map { (key, $0) } })
     }

@@ -23,13 +23,23 @@ public struct AgentDescriptor: Sendable {
     /// The input fields, in the order a form shows them; `nil` for an agent that takes any
     /// JSON object unchecked.
     public var input: [InputField]?
+    /// The limits of its runs' trees when it runs as a root run (a definition's `budget`);
+    /// the server's defaults fill in the rest, a request may override them.
+    public var budget: RunBudget?
     /// Makes the agent instance for one run.
     public var makeAgent: @Sendable () -> any Agent
 
-    public init(name: String, description: String, input: [InputField]? = nil, makeAgent: @escaping @Sendable () -> any Agent) {
+    public init(
+        name: String,
+        description: String,
+        input: [InputField]? = nil,
+        budget: RunBudget? = nil,
+        makeAgent: @escaping @Sendable () -> any Agent
+    ) {
         self.name = name
         self.description = description
         self.input = input
+        self.budget = budget
         self.makeAgent = makeAgent
     }
 }

@@ -35,7 +35,8 @@ extension ProgressEvent {
             status: status,
             result: data[Key.result],
             error: data[Key.error]?.stringValue,
-            usage: data[Key.usage]
+            usage: data[Key.usage],
+            stopReason: data[Key.stopReason]
         )
     }
 
@@ -51,6 +52,8 @@ extension ProgressEvent {
         public static let forced = "forced"
         /// On `run.finished`: the run's usage (``RunUsage``).
         public static let usage = "usage"
+        /// On `run.finished` of a run whose stop was requested: why (``StopReason``'s JSON).
+        public static let stopReason = "stopReason"
         /// On the event that ends a boundary (`llm.finished`, `llm.failed`, `wait.ended`): the
         /// `seq` of the event that began it.
         public static let startedSeq = "startedSeq"
@@ -96,13 +99,23 @@ public struct RunOutcome: Sendable, Hashable {
     public var error: String?
     /// The run's usage (``RunUsage``'s JSON), when its `run.finished` carries it.
     public var usage: JSONValue?
+    /// Why its stop was requested (``StopReason``'s JSON), when it was.
+    public var stopReason: JSONValue?
 
-    public init(runID: RunID, status: RunStatus, result: JSONValue? = nil, error: String? = nil, usage: JSONValue? = nil) {
+    public init(
+        runID: RunID,
+        status: RunStatus,
+        result: JSONValue? = nil,
+        error: String? = nil,
+        usage: JSONValue? = nil,
+        stopReason: JSONValue? = nil
+    ) {
         self.runID = runID
         self.status = status
         self.result = result
         self.error = error
         self.usage = usage
+        self.stopReason = stopReason
     }
 }
 

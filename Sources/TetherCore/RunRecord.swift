@@ -31,6 +31,12 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
     /// The run's LLM calls, tokens and cost, and its subtree's; `nil` for runs recorded
     /// before usage was.
     public var usage: RunUsage?
+    /// A root run's limits (``RunBudget``), as they stood when it was started; `nil` for a
+    /// child run, which spends from its root's, and for a run with no limit.
+    public var budget: RunBudget?
+    /// Why the run's stop was requested: a person (`requested`), its budget, or shutdown;
+    /// also set on the runs that became `stopping` with it. `nil` if no stop was requested.
+    public var stopReason: StopReason?
 
     public init(
         id: RunID,
@@ -50,7 +56,9 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         instance: String? = nil,
         resumedFrom: RunID? = nil,
         forkedAt: Int? = nil,
-        usage: RunUsage? = RunUsage()
+        usage: RunUsage? = RunUsage(),
+        budget: RunBudget? = nil,
+        stopReason: StopReason? = nil
     ) {
         self.id = id
         self.agent = agent
@@ -70,6 +78,8 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         self.resumedFrom = resumedFrom
         self.forkedAt = forkedAt
         self.usage = usage
+        self.budget = budget
+        self.stopReason = stopReason
     }
 
     /// Whether this is a root run that resumed another whole (not a fork): a run is resumed
@@ -105,6 +115,8 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         try container.encode(resumedFrom, forKey: .resumedFrom)
         try container.encode(forkedAt, forKey: .forkedAt)
         try container.encode(usage, forKey: .usage)
+        try container.encode(budget, forKey: .budget)
+        try container.encode(stopReason, forKey: .stopReason)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -112,5 +124,6 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         case parentRunID = "parentRunId"
         case rootRunID = "rootRunId"
         case depth, createdAt, startedAt, stopRequestedAt, finishedAt, forced, result, error, instance, resumedFrom, forkedAt, usage
+        case budget, stopReason
     }
 }

@@ -112,17 +112,6 @@ public struct UsageCount: Sendable, Hashable, Codable {
     }
 }
 
-/// How stores keep a run's usage: its JSON as text; text they cannot read is no usage.
-public enum StoredUsage {
-    public static func text(_ usage: RunUsage) -> String {
-        usage.json.compactJSON
-    }
-
-    public static func usage(_ text: String?) -> RunUsage? {
-        text.flatMap { try? JSONValue.parse($0) }.flatMap(RunUsage.init(json:))
-    }
-}
-
 /// Prices per model (`TETHER_PRICES`): per million prompt tokens and per million completion
 /// tokens, in whatever unit the file uses.
 public struct LLMPrices: Sendable, Hashable {

@@ -4,7 +4,8 @@ import TetherCore
 
 /// A `runs` row as PostgreSQL sends it, in ``PostgresRunStore/columns`` order.
 typealias StoredRun = (
-    String, String, String, String, String?, String, Int, Double, Double?, Double?, Double?, Bool, String?, String?, String?, String?, Int?, String?
+    String, String, String, String, String?, String, Int, Double, Double?, Double?, Double?, Bool, String?, String?, String?, String?, Int?, String?,
+    String?, String?
 )
 
 /// A row of `events`: seq, run_id, kind, at, message, data.
@@ -52,7 +53,7 @@ extension PostgresRunStore {
     static func record(_ row: StoredRun) throws(UnreadableRecord) -> RunRecord {
         let (
             id, agent, input, statusText, parent, root, depth, created, started, stopRequested, finished, forced, result, error, instance,
-            resumedFrom, forkedAt, usage
+            resumedFrom, forkedAt, usage, budget, stopReason
         ) =
             row
         do {
@@ -75,19 +76,12 @@ extension PostgresRunStore {
                 instance: instance,
                 resumedFrom: resumedFrom.map(RunID.init(stored:)),
                 forkedAt: forkedAt,
-                usage: StoredUsage.usage(usage)
+                usage: StoredJSON.usage(usage),
+                budget: StoredJSON.budget(budget),
+                stopReason: StoredJSON.stopReason(stopReason)
             )
         } catch {
             throw UnreadableRecord(id: id, reason: String(describing: error))
         }
     }
-}
-
-/// Stored JSON, read with Tether's own parser, as deep as Foundation allows.
-enum StoredJSON {
-    static func value(_ text: String) throws -> JSONValue {
-        try JSONValue.parse(text, limits: limits)
-    }
-
-    private static let limits = JSONLimits(depth: 512)
 }

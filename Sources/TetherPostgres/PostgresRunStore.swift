@@ -17,7 +17,8 @@ public final class PostgresRunStore: RunStore {
 
     static let columns = """
         id, agent, input, status, parent_run_id, root_run_id, depth, created_at, started_at,
-        stop_requested_at, finished_at, forced, result, error, instance, resumed_from, forked_at, usage
+        stop_requested_at, finished_at, forced, result, error, instance, resumed_from, forked_at, usage,
+        budget, stop_reason
         """
 
     /// The channel of Tether's notifications (`LISTEN tether`): `tree ROOT SEQ` once a tree's
@@ -35,7 +36,8 @@ public final class PostgresRunStore: RunStore {
                 \(record.createdAt.timeIntervalSinceReferenceDate), \(record.startedAt?.timeIntervalSinceReferenceDate),
                 \(record.stopRequestedAt?.timeIntervalSinceReferenceDate), \(record.finishedAt?.timeIntervalSinceReferenceDate),
                 \(record.forced), \(record.result?.compactJSON), \(record.error), \(record.instance),
-                \(record.resumedFrom?.rawValue), \(record.forkedAt), \(record.usage.map(StoredUsage.text)))
+                \(record.resumedFrom?.rawValue), \(record.forkedAt), \(record.usage.map(StoredJSON.text)),
+                \(record.budget.map(StoredJSON.text)), \(record.stopReason.map(StoredJSON.text)))
             """,
             logger: logger
         )
@@ -51,7 +53,8 @@ public final class PostgresRunStore: RunStore {
             WITH updated AS (UPDATE runs SET status = \(record.status.rawValue), started_at = \(record.startedAt?.timeIntervalSinceReferenceDate),
             stop_requested_at = \(record.stopRequestedAt?.timeIntervalSinceReferenceDate),
             finished_at = \(record.finishedAt?.timeIntervalSinceReferenceDate), forced = \(record.forced),
-            result = \(record.result?.compactJSON), error = \(record.error), usage = \(record.usage.map(StoredUsage.text))
+            result = \(record.result?.compactJSON), error = \(record.error), usage = \(record.usage.map(StoredJSON.text)),
+            stop_reason = \(record.stopReason.map(StoredJSON.text))
             WHERE id = \(record.id.rawValue) AND (status IN ('running', 'stopping')
                 OR (status = \(record.status.rawValue) AND finished_at IS NOT DISTINCT FROM \(record.finishedAt?.timeIntervalSinceReferenceDate)))
             RETURNING root_run_id)

@@ -94,6 +94,10 @@ enum PostgresSchema {
             ]
         ),
         ("v4: each run's LLM usage", ["ALTER TABLE runs ADD COLUMN usage TEXT"]),
+        (
+            "v5: each root run's budget, and why a run's stop was requested",
+            ["ALTER TABLE runs ADD COLUMN budget TEXT", "ALTER TABLE runs ADD COLUMN stop_reason TEXT"]
+        ),
     ]
 
     /// Applies the migrations not yet applied, each in its transaction, under an advisory

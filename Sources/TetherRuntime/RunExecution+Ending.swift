@@ -2,9 +2,15 @@ import Foundation
 import TetherCore
 
 extension RunExecution {
-    /// Marks the run `stopping` if it is `running`; returns what the state machine said.
-    func markStopping(at date: Date) -> RunLifecycle.StopAction {
-        transition { $0.requestStop(at: date) }
+    /// Marks the run `stopping` if it is `running`, for `reason`; returns what the state
+    /// machine said.
+    func markStopping(at date: Date, reason: StopReason) -> RunLifecycle.StopAction {
+        transition(
+            { $0.requestStop(at: date) },
+            also: { record, action in
+                if case .markStopping = action { record.stopReason = reason }
+            }
+        )
     }
 
     /// Ends a run whose work was cut short (``RunWork/cutShort(_:)``): cancels that work,
@@ -119,6 +125,7 @@ extension RunExecution {
             } else {
                 message = "Run stopped"
             }
+            if let explanation = record.stopReason?.explanation { message += " (\(explanation))" }
         case .interrupted: message = "Run interrupted"
         case .running, .stopping: message = "Run ended"
         }
@@ -128,6 +135,7 @@ extension RunExecution {
         if record.forced { data[Key.forced] = true }
         if let error = record.error { data[Key.error] = .string(error) }
         if let usage = record.usage { data[Key.usage] = usage.json }
+        if let reason = record.stopReason { data[Key.stopReason] = reason.json }
         return (message, data)
     }
 }

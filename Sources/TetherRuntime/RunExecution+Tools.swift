@@ -64,6 +64,7 @@ extension RunExecution: ToolBackend, LLMCallObserver {
         if let cost { data["cost"] = .number(cost) }
         count(response.usage, seconds: elapsed, cost: cost)
         try emit(.llmFinished, message, data)
+        await enforceBudget()
         return response
     }
 

@@ -100,6 +100,7 @@ final class RunExecution: Sendable {
     func execute() async {
         do {
             try await markStarted()
+            try startBudget()
         } catch {
             gate.close()
             await finish(.failure(error))

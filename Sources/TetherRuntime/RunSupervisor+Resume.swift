@@ -7,7 +7,8 @@ import TetherCore
 extension RunSupervisor {
     /// Starts a new root run of the same agent and input as root run `id`, which replays
     /// `id`'s journal (``RunReplay``) and goes live at the first boundary the journal does
-    /// not hold; the new record names `id` in `resumedFrom`.
+    /// not hold; the new record names `id` in `resumedFrom`. It has `id`'s budget afresh: a
+    /// replayed call costs nothing, so a run stopped by its budget goes on as far again.
     ///
     /// A `stopped`, `failed` or `interrupted` root run can be resumed, once; with `seq` (a
     /// fork, `forkedAt` in the record) any finished root run, `succeeded` included, any
@@ -29,7 +30,9 @@ extension RunSupervisor {
             throw .invalidInput("agent \(record.agent) no longer takes the input of run \(id): \(error.description)")
         }
         let continuation = Continuation(run: id, forkedAt: seq, replay: journal)
-        guard seq == nil else { return try await launch(descriptor, input: input, continuing: continuation, pastLimit: pastLimit) }
+        guard seq == nil else {
+            return try await launch(descriptor, input: input, budget: record.budget, continuing: continuation, pastLimit: pastLimit)
+        }
         // A run is resumed whole once: two presses of Resume, or Resume after the automatic
         // resume, must not pay twice for what comes after the journal. One process claims
         // the run here; the store's unique index settles a race between instances.
@@ -37,7 +40,7 @@ extension RunSupervisor {
         defer { _ = resuming.withLock { $0.remove(id) } }
         if let existing = try await storedResumption(of: id) { throw alreadyResumed(record, as: existing.id) }
         do {
-            return try await launch(descriptor, input: input, continuing: continuation, pastLimit: pastLimit)
+            return try await launch(descriptor, input: input, budget: record.budget, continuing: continuation, pastLimit: pastLimit)
         } catch {
             if case .storage = error, let existing = try await storedResumption(of: id) { throw alreadyResumed(record, as: existing.id) }
             throw error

@@ -11,7 +11,7 @@ extension RunSupervisor {
         guard !roots.isEmpty else { return }
         logger.info("draining runs", metadata: ["runs": "\(roots.count)"])
         for root in roots {
-            try? await requestStop(root, reason: .shutdown)
+            try? await root.requestStop(reason: .shutdown)
         }
         let grace = environment.configuration.stopGrace
         await withTaskGroup(of: Void.self) { group in

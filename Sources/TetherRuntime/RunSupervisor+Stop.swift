@@ -1,14 +1,6 @@
 import Foundation
 import TetherCore
 
-/// Why a stop was requested; recorded in the `stop.requested` event.
-public enum StopReason: String, Sendable {
-    /// A person or client asked for it.
-    case requested
-    /// The process is shutting down.
-    case shutdown
-}
-
 extension RunSupervisor {
     /// Requests a cooperative stop of run `id` and every run below it, and returns the
     /// target's record (`stopping`). Returns at once: the run halts at its next boundary, and
@@ -37,7 +29,7 @@ extension RunSupervisor {
             }
             throw .runFinished(id, stored.status)
         }
-        try await requestStop(target, reason: .requested)
+        try await target.requestStop(reason: .requested)
         if force { await forceStop(target) }
         return target.record
     }
@@ -64,51 +56,6 @@ extension RunSupervisor {
             record.stopRequestedAt = lifecycle.stopRequestedAt
         }
         return record
-    }
-
-    /// Marks `target` and its live descendants `stopping`, logs one `stop.requested` naming
-    /// the target and every run that changed, then sets the target's token, which stops its
-    /// descendants' tokens too.
-    ///
-    /// The marking is one step with every boundary's entry check in the tree
-    /// (``EventLog/exclusively(_:)``): from then on the runs listed refuse new boundaries,
-    /// and a child being created is either listed or refused its call. Store operations
-    /// admitted before it log their events first (``EventLog/waitForAdmitted()``), so no
-    /// boundary's event of a listed run ever follows the `stop.requested`.
-    func requestStop(_ target: RunExecution, reason: StopReason) async throws(SupervisorError) {
-        let now = Date()
-        let marking: Result<[RunExecution], SupervisorError>? = target.log.exclusively {
-            switch target.markStopping(at: now) {
-            case .alreadyFinished(let status): return .failure(.runFinished(target.id, status))
-            case .alreadyStopping: return nil
-            case .markStopping:
-                var changed = [target]
-                for descendant in live.subtree(of: target).dropFirst() {
-                    if case .markStopping = descendant.markStopping(at: now) { changed.append(descendant) }
-                }
-                return .success(changed)
-            }
-        }
-        guard let marking else { return }
-        let changed = try marking.get()
-        await target.log.waitForAdmitted()
-        let message =
-            reason == .shutdown
-            ? "Stop requested: the server is shutting down"
-            : "Stop requested; the run halts at its next boundary (an LLM call in flight finishes first)"
-        // A stop that cannot be logged still stops: the run then fails at its next boundary
-        // with the storage error, which is no worse than stopping.
-        try? target.emit(
-            .stopRequested,
-            message,
-            [
-                ProgressEvent.Key.reason: .string(reason.rawValue),
-                ProgressEvent.Key.runIDs: .array(changed.map { .string($0.id.rawValue) }),
-            ]
-        )
-        target.token.requestStop()
-        for run in changed { await run.persist() }
-        logger.info("stop requested", metadata: ["run": "\(target.id)", "reason": "\(reason.rawValue)"])
     }
 
     /// Cuts `target` and its descendants short as `stopped` and `forced`: their work is
@@ -139,7 +86,7 @@ extension RunSupervisor {
         var stopped: [RunID] = []
         for run in targets {
             do {
-                try await requestStop(run, reason: .requested)
+                try await run.requestStop(reason: .requested)
                 stopped.append(run.id)
             } catch {
                 // It ended meanwhile: nothing to stop.

@@ -69,17 +69,32 @@ public final class RunSupervisor: Service, Sendable {
     /// - Parameters:
     ///   - rawInput: the input, checked with `AgentDescriptor.validatedInput` first.
     ///   - coercingStrings: whether text may stand for numbers and booleans (form posts).
+    ///   - budget: the run's own limits over its agent's and the server's (``budget(of:overriding:)``).
     public func start(
         agent name: String,
         input rawInput: JSONValue,
-        coercingStrings: Bool = false
+        coercingStrings: Bool = false,
+        budget: RunBudget.Override = RunBudget.Override()
     ) async throws(SupervisorError) -> RunRecord {
         guard let descriptor = environment.registry[name] else { throw .unknownAgent(name) }
         let input: JSONValue
         do { input = try descriptor.validatedInput(rawInput, coercingStrings: coercingStrings) } catch {
             throw .invalidInput(error.description)
         }
-        return try await launch(descriptor, input: input)
+        if let cost = budget.budget[.cost], environment.configuration.prices == nil {
+            throw .invalidInput(
+                "a cost budget (\(RunBudget.Limit.cost.format(cost))) needs prices, and none are set (TETHER_PRICES)"
+            )
+        }
+        return try await launch(descriptor, input: input, budget: self.budget(of: descriptor, overriding: budget))
+    }
+
+    /// The limits a root run of `descriptor` gets: the server's defaults (`TETHER_BUDGET_*`),
+    /// then the agent's, then the run's own; `nil` when none is set.
+    public func budget(of descriptor: AgentDescriptor, overriding override: RunBudget.Override = RunBudget.Override()) -> RunBudget? {
+        let defaults = environment.configuration.budget
+        let budget = override.applied(to: descriptor.budget?.overriding(defaults) ?? defaults)
+        return budget.isEmpty ? nil : budget
     }
 
     /// What a resumed run continues: the run it names in `resumedFrom`, the fork's position,
@@ -97,6 +112,7 @@ public final class RunSupervisor: Service, Sendable {
     func launch(
         _ descriptor: AgentDescriptor,
         input: JSONValue,
+        budget: RunBudget?,
         continuing continuation: Continuation? = nil,
         pastLimit: Bool = false
     ) async throws(SupervisorError) -> RunRecord {
@@ -111,7 +127,8 @@ public final class RunSupervisor: Service, Sendable {
             createdAt: Date(),
             instance: environment.instanceID,
             resumedFrom: continuation?.run,
-            forkedAt: continuation?.forkedAt
+            forkedAt: continuation?.forkedAt,
+            budget: budget
         )
         let run = RunExecution(
             record: record,

@@ -22,6 +22,8 @@ public struct SupervisorConfiguration: Sendable, Hashable {
     public var resumesInterrupted: Bool
     /// Prices per model (`TETHER_PRICES`), for the cost in runs' usage; `nil`: no cost.
     public var prices: LLMPrices?
+    /// The limits of every root run whose agent or request sets none (`TETHER_BUDGET_*`).
+    public var budget: RunBudget
 
     public init(
         maxRuns: Int = 64,
@@ -30,7 +32,8 @@ public struct SupervisorConfiguration: Sendable, Hashable {
         cleanupTimeout: Duration = .seconds(10),
         instanceID: String? = nil,
         resumesInterrupted: Bool = false,
-        prices: LLMPrices? = nil
+        prices: LLMPrices? = nil,
+        budget: RunBudget = RunBudget()
     ) {
         self.maxRuns = maxRuns
         self.maxDepth = maxDepth
@@ -39,5 +42,6 @@ public struct SupervisorConfiguration: Sendable, Hashable {
         self.instanceID = instanceID
         self.resumesInterrupted = resumesInterrupted
         self.prices = prices
+        self.budget = budget
     }
 }

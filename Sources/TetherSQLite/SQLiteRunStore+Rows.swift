@@ -12,7 +12,8 @@ extension SQLiteRunStore {
             record.createdAt.timeIntervalSinceReferenceDate, record.startedAt?.timeIntervalSinceReferenceDate,
             record.stopRequestedAt?.timeIntervalSinceReferenceDate, record.finishedAt?.timeIntervalSinceReferenceDate,
             record.forced, record.result?.compactJSON, record.error, record.instance,
-            record.resumedFrom?.rawValue, record.forkedAt, record.usage.map(StoredUsage.text),
+            record.resumedFrom?.rawValue, record.forkedAt, record.usage.map(StoredJSON.text),
+            record.budget.map(StoredJSON.text), record.stopReason.map(StoredJSON.text),
         ]
     }
 
@@ -71,7 +72,9 @@ extension SQLiteRunStore {
             instance: row["instance"],
             resumedFrom: (row["resumed_from"] as String?).map(RunID.init(stored:)),
             forkedAt: row["forked_at"],
-            usage: StoredUsage.usage(row["usage"])
+            usage: StoredJSON.usage(row["usage"]),
+            budget: StoredJSON.budget(row["budget"]),
+            stopReason: StoredJSON.stopReason(row["stop_reason"])
         )
     }
 

@@ -19,13 +19,14 @@ public final class SQLiteRunStore: RunStore {
 
     static let columns = """
         id, agent, input, status, parent_run_id, root_run_id, depth, created_at, started_at,
-        stop_requested_at, finished_at, forced, result, error, instance, resumed_from, forked_at, usage
+        stop_requested_at, finished_at, forced, result, error, instance, resumed_from, forked_at, usage,
+        budget, stop_reason
         """
 
     public func insertRun(_ record: RunRecord) async throws {
         try await database.write { db in
             try db.execute(
-                sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: Self.arguments(record)
             )
         }
@@ -35,7 +36,7 @@ public final class SQLiteRunStore: RunStore {
     public func insertRuns(_ records: [RunRecord]) async throws {
         try await database.pool.write { db in
             let statement = try db.cachedStatement(
-                sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                sql: "INSERT INTO runs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             )
             for record in records { try statement.execute(arguments: Self.arguments(record)) }
         }
@@ -69,12 +70,13 @@ public final class SQLiteRunStore: RunStore {
             try db.execute(
                 sql: """
                     UPDATE runs SET status = ?, started_at = ?, stop_requested_at = ?, finished_at = ?,
-                    forced = ?, result = ?, error = ?, usage = ? WHERE id = ?
+                    forced = ?, result = ?, error = ?, usage = ?, stop_reason = ? WHERE id = ?
                     """,
                 arguments: [
                     record.status.rawValue, record.startedAt?.timeIntervalSinceReferenceDate,
                     record.stopRequestedAt?.timeIntervalSinceReferenceDate, record.finishedAt?.timeIntervalSinceReferenceDate,
-                    record.forced, record.result?.compactJSON, record.error, record.usage.map(StoredUsage.text), record.id.rawValue,
+                    record.forced, record.result?.compactJSON, record.error, record.usage.map(StoredJSON.text),
+                    record.stopReason.map(StoredJSON.text), record.id.rawValue,
                 ]
             )
             if db.changesCount == 0 { throw SQLiteStoreError.unknownRun(record.id) }

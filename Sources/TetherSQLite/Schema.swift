@@ -68,6 +68,10 @@ enum Schema {
         migrator.registerMigration("v4: each run's LLM usage") { db in
             try db.execute(sql: "ALTER TABLE runs ADD COLUMN usage TEXT")
         }
+        migrator.registerMigration("v5: each root run's budget, and why a run's stop was requested") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN budget TEXT")
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN stop_reason TEXT")
+        }
         return migrator
     }
 }

@@ -110,7 +110,8 @@ struct EventStream {
                                 status: final.status,
                                 result: final.result,
                                 error: final.error,
-                                usage: final.usage?.json
+                                usage: final.usage?.json,
+                                stopReason: final.stopReason?.json
                             )
                         )
                     )
@@ -176,8 +177,9 @@ enum Frame {
         buffer.writeString("\n\n")
     }
 
-    /// `done`: `{runId, status, result, error, usage}`, every key present (`usage` is `null`
-    /// for a run logged before usage was).
+    /// `done`: `{runId, status, result, error, usage, stopReason}`, every key present
+    /// (`usage` is `null` for a run logged before usage was, `stopReason` when no stop was
+    /// requested).
     static func done(_ outcome: RunOutcome) throws -> ByteBuffer {
         struct Done: Encodable {
             var outcome: RunOutcome
@@ -188,8 +190,9 @@ enum Frame {
                 try container.encode(outcome.result, forKey: .result)
                 try container.encode(outcome.error, forKey: .error)
                 try container.encode(outcome.usage, forKey: .usage)
+                try container.encode(outcome.stopReason, forKey: .stopReason)
             }
-            enum CodingKeys: String, CodingKey { case runId, status, result, error, usage }
+            enum CodingKeys: String, CodingKey { case runId, status, result, error, usage, stopReason }
         }
         let json = String(decoding: try APIJSON.data(Done(outcome: outcome)), as: UTF8.self)
         return ByteBuffer(string: "event: done\ndata: \(json)\n\n")

@@ -23,7 +23,8 @@ func buildRouter(
         reads: reads,
         renderer: renderer,
         grace: configuration.stopGrace,
-        isSimulated: runtime.isSimulated
+        isSimulated: runtime.isSimulated,
+        budget: { supervisor.budget(of: $0) }
     )
     let session = configuration.apiToken.map(LoginSession.init(token:))
     let router = Router(context: AppRequestContext.self)

@@ -4,8 +4,9 @@ import TetherCore
 /// What `POST /runs` did: started a run, or refused the form's input.
 enum RunStart: Negotiated {
     case started(RunRecord)
-    /// Input the agent refused: a form comes back with the message and the values kept.
-    case refused(agent: String, input: JSONValue, reason: String)
+    /// Input the agent refused, or limits that cannot apply: a form comes back with the
+    /// message and the values kept.
+    case refused(agent: String, input: JSONValue, limits: [String: String], reason: String)
 
     func jsonResponse() throws -> Response {
         switch self {
@@ -16,7 +17,7 @@ enum RunStart: Negotiated {
                 status: .accepted,
                 headers: [.location: links.selfLink]
             )
-        case .refused(_, _, let reason):
+        case .refused(_, _, _, let reason):
             throw APIError(.badRequest, reason)
         }
     }
@@ -26,8 +27,14 @@ enum RunStart: Negotiated {
         switch self {
         case .started(let record):
             return .redirect(to: "/runs/\(record.id)", type: .normal)
-        case .refused(let agent, let input, let reason):
-            let page = try await browser.screen.page(agent: agent, prefill: input, csrfToken: browser.csrfToken, formError: reason)
+        case .refused(let agent, let input, let limits, let reason):
+            let page = try await browser.screen.page(
+                agent: agent,
+                prefill: input,
+                prefillLimits: limits,
+                csrfToken: browser.csrfToken,
+                formError: reason
+            )
             return browser.renderer.page("runs", page, status: .badRequest)
         }
     }

@@ -43,15 +43,25 @@ struct RunsController {
         return .started(try await supervisor.resume(id, at: at))
     }
 
-    /// `POST /runs`, `{agent, input}` or the run form.
+    /// `POST /runs`, `{agent, input, budget}` or the run form.
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> RunStart {
         let body = try await request.decode(as: StartRunBody.self, context: context)
+        if let problem = body.budgetProblem {
+            return .refused(agent: body.agent, input: body.input, limits: body.limitFields, reason: problem)
+        }
         do {
-            return .started(try await supervisor.start(agent: body.agent, input: body.input, coercingStrings: body.coercesStrings))
+            return .started(
+                try await supervisor.start(
+                    agent: body.agent,
+                    input: body.input,
+                    coercingStrings: body.coercesStrings,
+                    budget: body.budget
+                )
+            )
         } catch {
             // Swift 6.3 crashes compiling `catch .invalidInput(let reason)` here.
             guard case .invalidInput(let reason) = error else { throw error }
-            return .refused(agent: body.agent, input: body.input, reason: reason)
+            return .refused(agent: body.agent, input: body.input, limits: body.limitFields, reason: reason)
         }
     }
 

@@ -1,13 +1,21 @@
+import Foundation
 import TetherCore
 
-/// The body of `POST /runs`: `{agent, input}` in JSON, or the run form
-/// `agent=NAME&input[field]=…` (`URLEncodedFormDecoder` reads `input[field]` as a
-/// `[String: String]`).
+/// The body of `POST /runs`: `{agent, input, budget}` in JSON, or the run form
+/// `agent=NAME&input[field]=…&budget[tokens]=…` (`URLEncodedFormDecoder` reads
+/// `input[field]` as a `[String: String]`).
 struct StartRunBody: Decodable, JSONBodyDecodable, Sendable {
     var agent: String
     var input: JSONValue
     /// Whether text may stand for numbers and booleans: a form sends every field as text.
     var coercesStrings: Bool
+    /// The run's own limits (`budget`, ``TetherCore/RunBudget``); a form's empty Limits
+    /// field leaves the agent's limit as it is.
+    var budget = RunBudget.Override()
+    /// The form's Limits fields as typed, to show them again with an error.
+    var limitFields: [String: String] = [:]
+    /// Why the form's Limits cannot be read: the form comes back with it.
+    var budgetProblem: String?
 
     /// From JSON, with the API's messages.
     init(json body: JSONValue) throws {
@@ -22,6 +30,9 @@ struct StartRunBody: Decodable, JSONBodyDecodable, Sendable {
         self.agent = agent
         self.input = input
         coercesStrings = false
+        if let budget = members["budget"], budget != .null {
+            do { self.budget = try RunBudget.parse(budget) } catch { throw APIError(.badRequest, error.description) }
+        }
     }
 
     /// From the run form (only ``BodyDecoder``'s form branch uses `Decodable`). A form field
@@ -40,7 +51,16 @@ struct StartRunBody: Decodable, JSONBodyDecodable, Sendable {
         self.agent = agent
         input = .object(fields.mapValues(JSONValue.string))
         coercesStrings = true
+        do {
+            limitFields = try container.decodeIfPresent([String: String].self, forKey: .budget) ?? [:]
+        } catch {
+            throw APIError(.badRequest, "the form's Limits could not be read (each is budget[limit]=number)")
+        }
+        let typed = limitFields.filter { !$0.value.trimmingCharacters(in: .whitespaces).isEmpty }
+        do { budget = try RunBudget.parse(.object(typed.mapValues(JSONValue.string))) } catch {
+            budgetProblem = error.description
+        }
     }
 
-    enum CodingKeys: String, CodingKey { case agent, input }
+    enum CodingKeys: String, CodingKey { case agent, input, budget }
 }

@@ -7,6 +7,7 @@ import TetherCore
     static let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
 
     static let expectedRejections: [String: String] = [
+        "bad-budget.json": "bad-budget.json: budget: budget tokens must be a number above 0",
         "bad-field-type.json": "bad-field-type.json: input.when: unknown field type (expected one of string, text, number, boolean)",
         "call-unknown-field.json":
             "call-unknown-field.json: steps[0] (call): agent 'valid' has no input field 'topc' (its fields: topic, depth, notes, urgent)",
@@ -40,7 +41,11 @@ import TetherCore
     @Test func theSummarySaysWhatLoadedAndWhatWasRejected() {
         let result = DefinitionLoader.load(directory: Self.fixtures.appendingPathComponent("rejections").path)
         #expect(result.summary.contains("loaded 1 agent definition from"))
-        #expect(result.summary.contains("(valid); rejected 15: bad-field-type.json: input.when: unknown field type"))
+        #expect(
+            result.summary.contains(
+                "(valid); rejected 16: bad-budget.json: budget: budget tokens must be a number above 0; bad-field-type.json: input.when: unknown field type"
+            )
+        )
     }
 
     @Test func inputFieldsKeepTheFilesOrder() throws {
@@ -48,6 +53,8 @@ import TetherCore
         let valid = try #require(result.definitions.first)
         #expect(valid.input.map(\.name) == ["topic", "depth", "notes", "urgent"])
         #expect(valid.input.map(\.type) == [.string, .number, .text, .boolean])
+        #expect(valid.budget == RunBudget(llmCalls: 40, tokens: 200_000))
+        #expect(result.descriptors.first?.budget == valid.budget)
     }
 
     @Test func aMissingFolderIsReportedNotFatal() {

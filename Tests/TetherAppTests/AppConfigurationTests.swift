@@ -1,5 +1,6 @@
 import Testing
 import TetherApp
+import TetherCore
 
 @Suite struct AppConfigurationTests {
     @Test func theEmbeddedDefaultsApplyWithNothingSet() throws {
@@ -25,6 +26,7 @@ import TetherApp
             "TETHER_LLM_MAX_CONNECTIONS": "300", "TETHER_DATABASE_URL": "postgres://u:p@127.0.0.1:5433/tether",
             "TETHER_INSTANCE_ID": "web-1", "TETHER_LEASE_SECONDS": "4", "TETHER_CLUSTER_POLL_SECONDS": "0.5",
             "TETHER_RESUME_INTERRUPTED": "true", "TETHER_PRICES": "/tmp/prices.json",
+            "TETHER_BUDGET_LLM_CALLS": "40", "TETHER_BUDGET_TOKENS": "200000", "TETHER_BUDGET_SECONDS": "600", "TETHER_BUDGET_COST": "2.5",
         ]
         #expect(Set(environment.keys) == Set(AppConfiguration.Key.allCases.map(\.environmentVariable)))
         let c = try AppConfiguration(flags: [:], environment: environment)
@@ -41,6 +43,7 @@ import TetherApp
         #expect(c.clusterPoll == .milliseconds(500))
         #expect(c.resumeInterrupted && c.supervisor.resumesInterrupted)
         #expect(c.pricesFile == "/tmp/prices.json")
+        #expect(c.budget == RunBudget(llmCalls: 40, tokens: 200_000, seconds: 600, cost: 2.5) && c.supervisor.budget == c.budget)
     }
 
     @Test func aDatabaseURLOrInstanceIDTetherCannotUseIsRefusedWithoutShowingTheURL() throws {

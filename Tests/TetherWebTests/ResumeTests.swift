@@ -70,12 +70,15 @@ import TetherTestSupport
         dataStore: CountingDataStore = CountingDataStore(),
         swiftAgents: [AgentDescriptor] = [],
         settings: (inout AppConfiguration) -> Void = { _ in },
+        extraAgents: [String: String] = [:],
         _ body: @escaping @Sendable (any TestClientProtocol, RunSupervisor) async throws -> Void
     ) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("resume-agents-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        for (name, text) in Self.agents { try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        for (name, text) in Self.agents.merging(extraAgents, uniquingKeysWith: { _, extra in extra }) {
+            try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
         let configuration = testConfiguration(agentsDirectory: folder.path) { configuration in
             configuration.llm = .openai
             configuration.llmBaseURL = chat.baseURL

@@ -80,6 +80,13 @@ import TetherTestSupport
         }
     }
 
+    @Test func aDefaultCostBudgetWithoutPricesStopsStartUpNamingBothSettings() async throws {
+        let data = Self.folder("startup-budget-cost")
+        let result = try await TetherProcess.runToEnd(["serve", "--port", "0", "--data-dir", data, "--budget-cost", "2"], in: packageRoot)
+        #expect(result.status == 1)
+        #expect(result.output.contains("TETHER_BUDGET_COST (--budget-cost)") && result.output.contains("TETHER_PRICES"), "\(result.output)")
+    }
+
     @Test func aDatabaseItCannotOpenIsOneLineAndExitOne() async throws {
         let data = Self.folder("startup-notadb")
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)

@@ -69,9 +69,21 @@ struct RunForm: Sendable {
     var description: String
     var fields: [FormField]
     var hasFields: Bool
+    /// The optional Limits section (``TetherCore/RunBudget``).
+    var limits: [LimitField]
     /// "Stop all runs of this agent", when some are in flight.
     var stopAllURL: String?
     var inFlightLabel: String
+}
+
+/// One field of the form's Limits.
+struct LimitField: Sendable {
+    var label: String
+    var inputName: String
+    var elementID: String
+    var value: String
+    var placeholder: String
+    var step: String
 }
 
 struct FormField: Sendable {
@@ -162,6 +174,10 @@ struct RunPanel: Sendable {
     var resumedAs: RunLink?
     /// The LLM usage of the run and the runs below it; the script counts on as calls finish.
     var usage: UsageView?
+    /// `Limits: 200,000 tokens`, for a root run with a budget.
+    var limitsText: String?
+    /// Why the run's stop was requested, when it says more than that a person asked.
+    var stopReason: StopReasonView?
     var result: String?
     var error: String?
     var isTerminal: Bool
@@ -204,6 +220,21 @@ struct UsageView: Sendable {
         totalTokens = count.totalTokens
         seconds = count.seconds
         cost = count.cost.map { String($0) } ?? ""
+    }
+}
+
+/// "Stopped: token budget of 200,000 reached": shown once the run has stopped. The script
+/// writes the same line from the `done` frame's `stopReason.message`, with the `stopped`
+/// chip's label.
+struct StopReasonView: Sendable {
+    var text: String
+    var isShown: Bool
+
+    /// `nil` for a run with no explained stop (none requested, or a person asked).
+    init?(_ record: RunRecord) {
+        guard let explanation = record.stopReason?.explanation else { return nil }
+        text = "\(RunStatus.stopped.label): \(explanation)"
+        isShown = record.status == .stopped
     }
 }
 

@@ -8,6 +8,8 @@ struct RunsScreen: Sendable {
     let renderer: PageRenderer
     let grace: Duration
     let isSimulated: Bool
+    /// The limits a run of an agent gets when its form's Limits are left empty.
+    let budget: @Sendable (AgentDescriptor) -> RunBudget?
 
     /// How many recent runs the screen lists.
     static let recentCount = 20
@@ -17,6 +19,7 @@ struct RunsScreen: Sendable {
         focus: RunRecord? = nil,
         focusTree: FocusTree? = nil,
         prefill: JSONValue? = nil,
+        prefillLimits: [String: String] = [:],
         csrfToken: String,
         notice: String? = nil,
         formError: String? = nil
@@ -32,6 +35,7 @@ struct RunsScreen: Sendable {
                 description: descriptor.description,
                 fields: fields,
                 hasFields: !fields.isEmpty,
+                limits: Self.limitFields(defaults: budget(descriptor), typed: prefillLimits),
                 stopAllURL: inFlight > 0 ? "/runs/stop?agent=\(BulkStopFilter.escape(descriptor.name))" : nil,
                 inFlightLabel: inFlight == 1 ? "1 run in flight" : "\(inFlight) runs in flight"
             )
@@ -60,6 +64,28 @@ struct RunsScreen: Sendable {
             refreshes: focus?.status.isInFlight ?? false,
             history: nil
         )
+    }
+
+    /// The form's Limits: one number field per kind, empty unless typed before; its
+    /// placeholder says what applies when it stays empty.
+    static func limitFields(defaults: RunBudget?, typed: [String: String]) -> [LimitField] {
+        RunBudget.Limit.allCases.map { limit in
+            let label: String
+            switch limit {
+            case .llmCalls: label = "LLM calls"
+            case .tokens: label = "Tokens"
+            case .seconds: label = "Seconds"
+            case .cost: label = "Cost"
+            }
+            return LimitField(
+                label: label,
+                inputName: "budget[\(limit.rawValue)]",
+                elementID: "limit-\(limit.rawValue)",
+                value: typed[limit.rawValue] ?? "",
+                placeholder: defaults?[limit].map { limit.format($0) } ?? "no limit",
+                step: limit == .llmCalls || limit == .tokens ? "1" : "any"
+            )
+        }
     }
 
     static func row(_ record: RunRecord, current: RunID? = nil) -> RecentRun {
@@ -198,6 +224,8 @@ struct RunsScreen: Sendable {
             resumedFrom: record.resumedFrom.map(RunLink.init),
             resumedAs: resumedAs,
             usage: record.usage.map { UsageView($0.tree) },
+            limitsText: record.budget.map { "Limits: " + $0.summary },
+            stopReason: StopReasonView(record),
             result: record.status == .succeeded ? (record.result?.text ?? "") : nil,
             error: record.error,
             isTerminal: record.status.isTerminal,
