@@ -22,11 +22,13 @@ def is_disabled(element):
     return element.get_attribute("disabled") is not None
 
 
-def start_from_form(driver, base, agent, fields):
-    """Opens the agent's form, fills it and presses Run; returns the run's id."""
+def start_from_form(driver, base, agent, fields, limits=None):
+    """Opens the agent's form, fills it (and its Limits) and presses Run; returns the run's id."""
     driver.get(f"{base}/?agent={agent}")
-    for name, value in fields.items():
-        box = driver.find_element(By.ID, f"field-{name}")
+    boxes = [(f"field-{name}", value) for name, value in fields.items()]
+    boxes += [(f"limit-{name}", value) for name, value in (limits or {}).items()]
+    for element_id, value in boxes:
+        box = driver.find_element(By.ID, element_id)
         box.clear()
         box.send_keys(value)
     run_button(driver).click()

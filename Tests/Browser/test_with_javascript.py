@@ -172,3 +172,24 @@ def test_the_usage_line_counts_the_calls_live(server, browser):
     expected = f"{tree['llmCalls']} LLM calls \u00b7 {tree['totalTokens']:,} tokens ({tree['promptTokens']:,} prompt, {tree['completionTokens']:,} completion)"
     assert text.startswith(expected), (text, expected)
     assert "cost" not in text, "no prices, no cost"
+
+
+def test_a_token_budget_from_the_form_stops_the_run_by_itself_with_the_reason_shown(server, browser):
+    run_id = start_from_form(browser, server.base, "report", {"topic": "bat boxes", "audience": "schools"},
+                             limits={"tokens": "300"})
+    mark_page(browser)
+    wait(browser, lambda d: chip_status(d) == "stopped", message="the budget stops the run by itself")
+    reason = browser.find_element(By.ID, "stop-reason")
+    wait(browser, lambda d: reason.is_displayed(), message="the reason shows when it ends")
+    assert reason.text == "Stopped: token budget of 300 reached", reason.text
+    assert page_was_not_reloaded(browser)
+    record = server.run(run_id)
+    assert record["budget"] == {"tokens": 300} and record["stopReason"]["limit"] == "tokens"
+    assert record["usage"]["tree"]["totalTokens"] >= 300
+    events = record["events"]
+    started = [event for event in events if event["kind"] == "llm.started"]
+    finished = [event for event in events if event["kind"] == "llm.finished"]
+    assert len(started) == len(finished), "the call in flight was answered in full"
+    stop = next(event for event in events if event["kind"] == "stop.requested")
+    assert stop["data"]["reason"] == "budget" and stop["seq"] > finished[-1]["seq"]
+    assert browser.find_element(By.ID, "run-limits").text == "Limits: 300 tokens"

@@ -43,3 +43,15 @@ def test_resume_works_through_a_form_post(server, browser_without_javascript):
     wait(browser, lambda d: stop_button(d).click() or True)
     wait(browser, lambda d: chip_status(d) == "stopped", message="the resumed run stops")
     assert server.run(resumed_id)["resumedFrom"] == run_id
+
+
+def test_a_token_budget_from_the_form_stops_the_run_and_the_refreshed_page_says_why(server, browser_without_javascript):
+    browser = browser_without_javascript
+    run_id = start_from_form(browser, server.base, "report", {"topic": "hedgehog highways", "audience": "neighbours"},
+                             limits={"tokens": "250"})
+    wait(browser, lambda d: chip_status(d) == "stopped", message="the refreshing page shows the end")
+    assert browser.find_element(By.ID, "stop-reason").text == "Stopped: token budget of 250 reached"
+    assert "250 tokens" in browser.find_element(By.ID, "run-limits").text
+    usage = browser.find_element(By.ID, "run-usage-text").text
+    tree = server.run(run_id)["usage"]["tree"]
+    assert usage.startswith(f"{tree['llmCalls']} LLM calls \u00b7 {tree['totalTokens']:,} tokens"), usage
