@@ -23,12 +23,13 @@ def test_pick_fill_run_refresh_and_stop_in_lynx(text_server):
     base = text_server.base
     home = dump(base + "/")
     form = dump(base + "/?agent=report")
-    # Pick the agent from the list, type into its two fields, press Run.
+    # Pick the agent from the list, type into its two fields (the Limits stay empty), press Run.
+    topic = number_of(form, "topic")
     run_session(base + "/", [
         *keys_to_go_to(number_of(home, "report")), "^J",
-        *keys_to_go_to(number_of(form, "topic")), *type_text("rain-gardens"),
+        *keys_to_go_to(topic), *type_text("rain-gardens"),
         "Down Arrow", *type_text("neighbours"),
-        "Down Arrow", "^J",
+        *["Down Arrow"] * (number_of(form, "Run") - topic - 1), "^J",
     ])
     runs = text_server.api("GET", "/runs?agent=report")["runs"]
     assert len(runs) == 1, "Run started exactly one run"
