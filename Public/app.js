@@ -212,6 +212,49 @@
     document.getElementById('run-usage-text').textContent = parts.join(' \u00b7 ');
   }
 
+  // The LLM calls in flight: a clock and the text streamed so far under their llm.started
+  // row, in a copy of the server's empty block (#answer-template), so the words are its.
+  var answerPattern = document.querySelector('#answer-template .answer-in-flight');
+  var skew = (Number(run.getAttribute('data-server-time')) || Date.now()) - Date.now();
+  var answered = {};
+  function answerBlock(seq, startedMs) {
+    if (answered[seq] || !answerPattern) { return null; }
+    var row = log.querySelector('li[data-seq="' + seq + '"][data-kind="llm.started"]');
+    if (!row) { return null; }
+    var block = row.querySelector('.answer-in-flight');
+    if (!block) {
+      block = answerPattern.cloneNode(true);
+      block.setAttribute('data-answer-seq', String(seq));
+      block.setAttribute('data-started-ms', String(startedMs || Date.now() + skew));
+      row.appendChild(block);
+      tickClocks();
+    }
+    return block;
+  }
+  function tickClocks() {
+    Array.prototype.forEach.call(log.querySelectorAll('.answer-in-flight'), function (block) {
+      var since = Date.now() + skew - Number(block.getAttribute('data-started-ms'));
+      block.querySelector('.call-seconds').textContent = String(Math.max(0, Math.floor(since / 1000)));
+    });
+  }
+  function endAnswer(seq) {
+    answered[seq] = true;
+    var block = log.querySelector('.answer-in-flight[data-answer-seq="' + seq + '"]');
+    if (block) { block.parentNode.removeChild(block); }
+  }
+  // A delta frame: the text after `offset` characters of what the call has streamed.
+  function onDelta(frame) {
+    var block = answerBlock(frame.seq, null);
+    if (!block) { return; }
+    var text = block.querySelector('.partial-answer');
+    var shown = text.textContent;
+    if (frame.offset > shown.length) { return; }
+    text.textContent = shown.substring(0, frame.offset) + frame.text;
+    block.querySelector('.call-tokens').textContent = grouped(frame.chunks || 0);
+    block.querySelector('.call-tokens-part').hidden = !frame.chunks;
+  }
+  var clockTimer = run.getAttribute('data-in-flight') === 'true' ? setInterval(tickClocks, 1000) : null;
+
   // One row per event; a reconnect that replays an event already shown adds nothing.
   function addEvent(event) {
     if (log.querySelector('[data-seq="' + event.seq + '"]')) { return; }
@@ -258,6 +301,10 @@
     markBusy();
     log.appendChild(row);
     trackStep(event, row);
+    if (event.kind === 'llm.started') { answerBlock(event.seq, Date.parse(event.at)); }
+    if ((event.kind === 'llm.finished' || event.kind === 'llm.failed') && event.data && event.data.startedSeq) {
+      endAnswer(event.data.startedSeq);
+    }
   }
 
   function onStatus(frame) {
@@ -299,6 +346,10 @@
     }
     document.getElementById('current-step').hidden = true;
     Array.prototype.forEach.call(log.querySelectorAll('.in-flight'), function (row) { row.classList.remove('in-flight'); });
+    Array.prototype.forEach.call(log.querySelectorAll('.answer-in-flight'), function (block) {
+      endAnswer(block.getAttribute('data-answer-seq'));
+    });
+    if (clockTimer) { clearInterval(clockTimer); }
     document.title = run.querySelector('.run-agent').textContent + ' \u00b7 ' + (LABELS[frame.status] || frame.status) + ' \u2014 Tether';
   }
 
@@ -357,6 +408,10 @@
   source.addEventListener('status', function (message) {
     var frame = parse(message);
     if (frame) { onStatus(frame); }
+  });
+  source.addEventListener('delta', function (message) {
+    var frame = parse(message);
+    if (frame) { onDelta(frame); }
   });
   source.addEventListener('done', function (message) {
     var frame = parse(message);

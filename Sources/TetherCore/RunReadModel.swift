@@ -33,9 +33,23 @@ public protocol RunReadModel: Sendable {
     func waitUntilFinished(_ id: RunID) async throws -> RunRecord
     /// The root run that resumed run `id` whole, if one did (``RunStore/resumption(of:)``).
     func resumption(of id: RunID) async throws -> RunRecord?
+    /// The LLM calls in flight in the tree, with what they have streamed so far; empty when
+    /// none is, or when the tree runs on another instance (answers in flight are never
+    /// stored).
+    func answersInFlight(ofTree root: RunID) -> [AnswerInFlight]
+    /// The same as they grow: the first element at once, then one whenever an answer grew,
+    /// began or ended, at most one per `interval` (coalesced); ends when the tree's log does.
+    func answerUpdates(ofTree root: RunID, every interval: Duration) -> AsyncStream<[AnswerInFlight]>
 }
 
 extension RunReadModel {
+    /// None: a read model that cannot see calls in flight.
+    public func answersInFlight(ofTree root: RunID) -> [AnswerInFlight] { [] }
+
+    public func answerUpdates(ofTree root: RunID, every interval: Duration) -> AsyncStream<[AnswerInFlight]> {
+        AsyncStream { $0.finish() }
+    }
+
     /// Every event the tree has logged so far, without waiting for more.
     public func loggedEvents(ofTree root: RunID) async throws -> [ProgressEvent] {
         var events: [ProgressEvent] = []

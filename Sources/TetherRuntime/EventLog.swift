@@ -27,6 +27,9 @@ public final class EventLog: Sendable {
     private let store: any RunStore
     private let now: @Sendable () -> Date
 
+    /// What the tree's LLM calls in flight have streamed so far (never stored).
+    public let answersInFlight = AnswersInFlight()
+
     /// How many events a tree keeps in memory by default (at least; at most twice).
     public static let defaultWindowSize = 4_096
 
@@ -213,6 +216,7 @@ public final class EventLog: Sendable {
             return state.waiters.takeAll()
         }
         for waiter in woken { waiter.wake() }
+        answersInFlight.close()
     }
 
     /// The highest published `seq` (0 when empty).

@@ -49,6 +49,14 @@ public struct LocalRunReads: RunReadModel {
         return try await store.events(inTree: root, after: seq, limit: limit)
     }
 
+    public func answersInFlight(ofTree root: RunID) -> [AnswerInFlight] {
+        hub.log(of: root)?.answersInFlight.snapshot ?? []
+    }
+
+    public func answerUpdates(ofTree root: RunID, every interval: Duration) -> AsyncStream<[AnswerInFlight]> {
+        hub.log(of: root)?.answersInFlight.updates(every: interval) ?? AsyncStream { $0.finish() }
+    }
+
     public func resumption(of id: RunID) async throws -> RunRecord? {
         try await store.resumption(of: id).map(current)
     }

@@ -3,7 +3,7 @@ import TetherCore
 
 /// What the run's ``Tools`` do once their boundary check passed: each call is logged as
 /// progress events of the run.
-extension RunExecution: ToolBackend, LLMCallObserver {
+extension RunExecution: ToolBackend {
     var runID: RunID { id }
 
     func complete(_ request: LLMRequest) async throws -> LLMResponse {
@@ -31,9 +31,13 @@ extension RunExecution: ToolBackend, LLMCallObserver {
         let startedSeq: JSONValue = .number(Double(started.seq))
         let clock = ContinuousClock()
         let startedAt = clock.now
+        let answers = log.answersInFlight
+        answers.begin(AnswerInFlight(runID: id, seq: started.seq, startedAt: started.at))
+        defer { answers.end(started.seq) }
+        let observer = CallObserver(run: self, seq: started.seq)
         let response: LLMResponse
         do {
-            response = try await uncancellable { try await llm.complete(request, observer: self) }
+            response = try await uncancellable { try await llm.complete(request, observer: observer) }
         } catch let stop as AgentStopped {
             // A stop came while the provider waited to retry: the call ends here, unfinished.
             throw stop
@@ -68,13 +72,25 @@ extension RunExecution: ToolBackend, LLMCallObserver {
         return response
     }
 
-    /// The run's log says so, between the call's `llm.started` and its end.
-    func waitingForConnection(limit: Int) {
-        try? emit(
-            .log,
-            "Waiting for a connection to the LLM: all \(limit) are in use by other calls (TETHER_LLM_MAX_CONNECTIONS)",
-            ["waiting": "connection", "limit": .number(Double(limit))]
-        )
+    /// What one LLM call's provider reports: a wait for a connection goes in the run's log,
+    /// between the call's `llm.started` and its end; streamed chunks go to the tree's
+    /// answers in flight, for subscribers.
+    struct CallObserver: LLMCallObserver {
+        let run: RunExecution
+        /// The call's `llm.started`.
+        let seq: Int
+
+        func waitingForConnection(limit: Int) {
+            try? run.emit(
+                .log,
+                "Waiting for a connection to the LLM: all \(limit) are in use by other calls (TETHER_LLM_MAX_CONNECTIONS)",
+                ["waiting": "connection", "limit": .number(Double(limit))]
+            )
+        }
+
+        func received(_ text: String) {
+            run.log.answersInFlight.append(text, to: seq)
+        }
     }
 
     func storeValue(for key: StoreKey) async throws -> String? {

@@ -15,13 +15,20 @@ import TetherCore
 ///
 /// The stream reads the tree's log at its own cursor: a slow client only falls behind, and a
 /// client that goes away never touches the run (it is noticed at the next write).
+///
+/// While an LLM call of the subtree is in flight, `delta` frames carry what it has streamed
+/// since the stream's last frame for it (``DeltaCursor``), at most one batch per
+/// ``deltaInterval``.
 struct EventStream {
     let reads: any RunReadModel
     let keepAliveInterval: Duration
     let limits: SubscriberLimits
+    /// How often at most a stream sends the answers in flight (a few frames a second).
+    var deltaInterval: Duration = .milliseconds(250)
 
     enum Item: Sendable {
         case events([EncodedEvent])
+        case answers([AnswerInFlight])
         case keepAlive
         /// The tree's log has ended (after its last event, or because a write failed).
         case ended
@@ -59,11 +66,17 @@ struct EventStream {
                 // finishes only when both sides do.
                 let events = chain(reads.eventBatches(ofTree: root, after: cursor).map(Item.events), [Item.ended].async)
                 let ticks = AsyncTimerSequence(interval: interval, clock: ContinuousClock()).map { _ in Item.keepAlive }
-                loop: for try await item in merge(events, ticks) {
+                let answers = reads.answerUpdates(ofTree: root, every: deltaInterval).map(Item.answers)
+                var deltas = DeltaCursor()
+                loop: for try await item in merge(events, ticks, answers) {
                     let batch: [EncodedEvent]
                     switch item {
                     case .keepAlive:
                         try await writer.write(Frame.keepAlive)
+                        continue
+                    case .answers(let inFlight):
+                        let frames = deltas.frames(for: inFlight.filter { members.contains($0.runID) })
+                        if frames.readableBytes > 0 { try await writer.write(frames) }
                         continue
                     case .ended:
                         break loop
@@ -159,6 +172,37 @@ struct EventStream {
         var completed = outcome
         completed.result = try await reads.record(outcome.runID)?.result
         return completed
+    }
+}
+
+/// What one stream has sent of each answer in flight, so each `delta` frame carries only
+/// what came since: `{runId, seq, offset, text, chunks, seconds}`, where `offset` is the
+/// length (in UTF-16 code units, as JavaScript counts) of the text before `text`. A new
+/// stream starts each call at offset 0, with all its text so far.
+struct DeltaCursor {
+    private var sent: [Int: Int] = [:]
+
+    mutating func frames(for answers: [AnswerInFlight], now: Date = Date()) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        var current: [Int: Int] = [:]
+        for answer in answers {
+            let offset = sent[answer.seq] ?? 0
+            let length = answer.text.utf16.count
+            current[answer.seq] = max(offset, length)
+            guard length > offset else { continue }
+            let utf16 = answer.text.utf16
+            let start = utf16.index(utf16.startIndex, offsetBy: offset)
+            let text = String(answer.text[start...])
+            let data: JSONValue = [
+                "runId": .string(answer.runID.rawValue), "seq": .number(Double(answer.seq)), "offset": .number(Double(offset)),
+                "text": .string(text), "chunks": .number(Double(answer.chunks)),
+                "seconds": .number((now.timeIntervalSince(answer.startedAt) * 10).rounded() / 10),
+            ]
+            buffer.writeString("event: delta\ndata: \(data.compactJSON)\n\n")
+        }
+        // Calls that ended are forgotten.
+        sent = current
+        return buffer
     }
 }
 

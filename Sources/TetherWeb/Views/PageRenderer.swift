@@ -12,7 +12,7 @@ struct PageRenderer: Sendable {
     /// although assets are cached for a day.
     let assetVersion: String
 
-    static let requiredTemplates = ["layout", "runs", "error", "chip", "confirm-stop", "store", "login"]
+    static let requiredTemplates = ["layout", "runs", "error", "chip", "answer", "confirm-stop", "store", "login"]
 
     /// Loads `directory` and checks that every template the screen needs is there (a missing
     /// folder loads no template, without an error).

@@ -190,6 +190,10 @@ struct RunPanel: Sendable {
     /// JSON `{kind: opens|keeps|closes}`: the script tracks the step in flight by the
     /// server's rule (``TetherCore/EventKind/stepEffect``).
     var stepEffects: String
+    /// The server's clock when it rendered the page (ms since 1970): the script's call
+    /// clocks allow for the browser's clock being off.
+    var serverTime: Int64
+    var answerTemplate = AnswerView.template
 }
 
 extension RunPanel {
@@ -283,6 +287,33 @@ struct EventRow: Sendable {
     /// (`seq` is its first's), and how many it covers.
     var lastSeq: Int
     var replay: ReplaySummary?
+    /// On an LLM call in flight: its clock and what it has streamed so far.
+    var answer: AnswerView? = nil
+}
+
+/// An LLM call in flight under its step: "LLM call in flight for 42 s, 380 tokens so far"
+/// and its text so far. The script copies the page's empty one (`#answer-template`) for a
+/// call that begins live, so the words are the server's.
+struct AnswerView: Sendable {
+    var seq: Int
+    /// When the call began, in milliseconds since 1970, for the script's clock.
+    var startedMs: Int64
+    var seconds: Int
+    var chunks: String
+    var hasChunks: Bool
+    var text: String
+
+    init(seq: Int, startedAt: Date, now: Date, answer: AnswerInFlight?) {
+        self.seq = seq
+        startedMs = Int64((startedAt.timeIntervalSince1970 * 1000).rounded())
+        seconds = max(0, Int(now.timeIntervalSince(startedAt)))
+        chunks = NumberText.grouped(answer?.chunks ?? 0)
+        hasChunks = (answer?.chunks ?? 0) > 0
+        text = answer?.text ?? ""
+    }
+
+    /// The empty one the script copies.
+    static let template = AnswerView(seq: 0, startedAt: Date(timeIntervalSince1970: 0), now: Date(timeIntervalSince1970: 0), answer: nil)
 }
 
 /// What a line of replayed steps counts: "Replayed 8 steps: 7 LLM calls, 1,240 tokens not

@@ -177,6 +177,11 @@ struct RunsScreen: Sendable {
         // A step is shown in flight only on the last page: on an earlier one, its end may be
         // on a later page.
         let inFlight = tree.nextEvents == nil ? Self.stepsInFlight(events, statuses: statuses) : []
+        let answers = Dictionary(
+            reads.answersInFlight(ofTree: record.rootRunID).map { ($0.seq, $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        let now = Date()
         // "Run again from here" on each LLM step of a finished root run.
         let forks = record.isRoot && record.status.isTerminal
         let rows = Self.collapsingReplays(
@@ -193,7 +198,9 @@ struct RunsScreen: Sendable {
                     isInFlight: inFlight.contains(event.seq),
                     forkAction: forks && event.kind == .llmStarted ? "/runs/\(record.id)/resume?at=\(event.seq)" : nil,
                     lastSeq: event.seq,
-                    replay: event.kind == .replayed ? Self.replaySummary(of: event) : nil
+                    replay: event.kind == .replayed ? Self.replaySummary(of: event) : nil,
+                    answer: event.kind == .llmStarted && inFlight.contains(event.seq)
+                        ? AnswerView(seq: event.seq, startedAt: event.at, now: now, answer: answers[event.seq]) : nil
                 )
             }
         )
@@ -236,7 +243,8 @@ struct RunsScreen: Sendable {
             },
             hasSubRuns: subtree.count > 1,
             statusLabels: RunPanel.statusLabelsJSON,
-            stepEffects: RunPanel.stepEffectsJSON
+            stepEffects: RunPanel.stepEffectsJSON,
+            serverTime: Int64((now.timeIntervalSince1970 * 1000).rounded())
         )
     }
 

@@ -1,0 +1,137 @@
+import AsyncHTTPClient
+import Foundation
+import HummingbirdTesting
+import Testing
+import TetherCore
+import TetherRuntime
+import TetherTestSupport
+
+@testable import TetherWeb
+
+/// A provider that streams its answer in chunks, each one when the test lets it.
+final class ChunkedLLM: LLMClient {
+    let provider = "chunked"
+    let defaultModel = "chunked-model"
+    let chunks: [String]
+    /// How many chunks the call may report so far.
+    private let allowed = Condition(0)
+
+    init(chunks: [String]) {
+        self.chunks = chunks
+    }
+
+    func complete(_ request: LLMRequest) async throws -> LLMResponse {
+        LLMResponse(text: chunks.joined(), model: defaultModel)
+    }
+
+    func complete(_ request: LLMRequest, observer: any LLMCallObserver) async throws -> LLMResponse {
+        for (index, chunk) in chunks.enumerated() {
+            await allowed.wait { $0 > index }
+            observer.received(chunk)
+        }
+        return LLMResponse(text: chunks.joined(), model: defaultModel)
+    }
+
+    /// Lets the call report its first `count` chunks.
+    func allow(_ count: Int) {
+        allowed.update { $0 = max($0, count) }
+    }
+}
+
+/// The call in flight, live (issue 17, part 3): `delta` frames carry what a call has
+/// streamed, and the run's page shows it under the step.
+@Suite struct AnswerInFlightTests {
+    static let chunks = ["Tide ", "pools ", "hold ", "héllo — 🌍 ", "and ", "crabs."]
+
+    @Test func deltaFramesCarryTheStreamedTextInOrderAndANewSubscriberGetsItAllSoFar() async throws {
+        let llm = ChunkedLLM(chunks: Self.chunks)
+        try await withLiveServer(agents: TestAgents.all, llm: llm) { server, supervisor in
+            let id = try await server.startRun("one-call")
+            try await withTimeout(seconds: 120, "the streamed call") {
+                var first = SSEReader(try await server.get("/runs/\(id)/events"))
+                llm.allow(4)
+                let soFar = Self.chunks.prefix(4).joined()
+                var seen = ""
+                let early = try await first.read { frame in
+                    guard frame.event == "delta", let data = frame.json else { return false }
+                    #expect(data["runId"] == .string(id.rawValue) && data["offset"]?.numberValue == Double(seen.utf16.count))
+                    seen += data["text"]?.stringValue ?? ""
+                    return seen == soFar
+                }
+                #expect(!early.contains { $0.json?["kind"] == "llm.finished" }, "the deltas came before the answer ended")
+                let started = try #require(early.first { $0.json?["kind"] == "llm.started" }?.json?["seq"])
+                #expect(early.ofEvent("delta").allSatisfy { $0.json?["seq"] == started && $0.id == nil })
+
+                // A subscriber that comes now gets the text so far in one frame, from offset 0.
+                var second = SSEReader(try await server.get("/runs/\(id)/events"))
+                let caughtUp = try await second.read { $0.event == "delta" }
+                #expect(caughtUp.last?.json?["offset"] == 0 && caughtUp.last?.json?["text"] == .string(soFar))
+                #expect(caughtUp.last?.json?["chunks"] == 4)
+
+                // The page shows it under the step, with the call's clock.
+                var request = HTTPClientRequest(url: server.url("/runs/\(id)"))
+                request.headers.add(name: "Accept", value: "text/html")
+                let html = try await server.http.execute(request, timeout: .seconds(60)).body.collect(upTo: 1 << 22)
+                let page = try checkedPage(String(buffer: html))
+                let block = try #require(page.node("//li[@data-kind='llm.started']/div[@class='answer-in-flight']"))
+                #expect(page.node("//li[@data-kind='llm.started']//pre[@class='partial-answer']")?.text == soFar)
+                #expect(block.text.hasPrefix("LLM call in flight for ") && block.text.contains(", 4 tokens so far"), "\(block.text)")
+                #expect(page.node("//div[@id='answer-template']//pre[@class='partial-answer']")?.text == "")
+
+                llm.allow(Self.chunks.count)
+                let rest = try await first.read { $0.event == "done" }
+                for frame in rest.ofEvent("delta") {
+                    let data = try #require(frame.json)
+                    if data["offset"]?.numberValue == Double(seen.utf16.count) { seen += data["text"]?.stringValue ?? "" }
+                }
+                let finished = try #require(rest.first { $0.json?["kind"] == "llm.finished" }?.json)
+                #expect(finished["data"]?["text"] == .string(Self.chunks.joined()))
+                #expect(Self.chunks.joined().hasPrefix(seen) && seen.count >= soFar.count)
+                let stored = try await supervisor.allEvents(ofTree: id)
+                #expect(!stored.contains { $0.kind.rawValue == "delta" }, "deltas are never stored")
+            }
+        }
+    }
+
+    @Test func aStopDuringTheStreamLetsItFinishAndTheRunEndsStopped() async throws {
+        let llm = ChunkedLLM(chunks: Self.chunks)
+        try await withLiveServer(agents: TestAgents.all, llm: llm) { server, supervisor in
+            let id = try await server.startRun("one-call")
+            try await withTimeout(seconds: 120, "the stopped stream") {
+                var reader = SSEReader(try await server.get("/runs/\(id)/events"))
+                llm.allow(2)
+                _ = try await reader.read { $0.event == "delta" }
+                #expect(try await server.post("/runs/\(id)/stop").status == .accepted)
+                _ = try await reader.read { $0.event == "status" && $0.json?["status"] == "stopping" }
+                // Still stopping, the call streams on to its end.
+                llm.allow(Self.chunks.count)
+                let rest = try await reader.read { $0.event == "done" }
+                #expect(rest.last?.json?["status"] == "stopped")
+            }
+            let events = try await supervisor.allEvents(ofTree: id)
+            let finished = try #require(events.first { $0.kind == .llmFinished })
+            #expect(finished.data["text"] == .string(Self.chunks.joined()), "the stop did not cut the stream")
+            #expect(events.last?.data["boundary"] == "store")
+        }
+    }
+
+    @Test func aDeltaCursorSendsEachPieceOnceAndCountsOffsetsAsJavaScriptDoes() throws {
+        var cursor = DeltaCursor()
+        let run = RunID()
+        let start = Date()
+        var answer = AnswerInFlight(runID: run, seq: 7, startedAt: start, text: "🌍 a", chunks: 2)
+        let first = String(buffer: cursor.frames(for: [answer], now: start.addingTimeInterval(2)))
+        #expect(first.hasPrefix("event: delta\ndata: ") && first.hasSuffix("\n\n"))
+        let one = try #require(SSEFrame.parse(first).first?.json)
+        #expect(one["offset"] == 0 && one["text"] == "🌍 a" && one["seq"] == 7 && one["seconds"] == 2)
+        #expect(cursor.frames(for: [answer]).readableBytes == 0, "nothing new, nothing sent")
+        answer.text += "é!"
+        answer.chunks = 3
+        let two = try #require(SSEFrame.parse(String(buffer: cursor.frames(for: [answer]))).first?.json)
+        // "🌍 a" is 4 UTF-16 code units: JavaScript's length.
+        #expect(two["offset"] == 4 && two["text"] == "é!" && two["chunks"] == 3)
+        #expect(cursor.frames(for: []).readableBytes == 0)
+        let again = try #require(SSEFrame.parse(String(buffer: cursor.frames(for: [answer]))).first?.json)
+        #expect(again["offset"] == 0, "a call that ended is forgotten")
+    }
+}
