@@ -172,7 +172,7 @@ let package = Package(
         .testTarget(
             name: "TetherWebTests",
             dependencies: [
-                "TetherCore", "TetherRuntime", "TetherApp", "TetherWeb", "TetherSQLite", "TetherTestSupport", "CLibXML2",
+                "TetherCore", "TetherRuntime", "TetherApp", "TetherWeb", "TetherSQLite", "TetherOpenAI", "TetherTestSupport", "CLibXML2",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

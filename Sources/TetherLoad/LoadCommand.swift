@@ -5,7 +5,8 @@
 // It starts a loopback OpenAI-compatible stub that answers every call after a set delay,
 // starts `tether serve` on it, starts N one-call runs at once (and a few runs that sit in a
 // `wait`), attaches M event-stream subscribers, stops a share of the runs while their call is
-// in flight and every waiting run, and reports what it measured.
+// in flight and every waiting run, and reports what it measured. With --delta-runs it
+// measures how long a streamed chunk takes from the LLM to a run's subscriber instead.
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
@@ -34,15 +35,37 @@ struct TetherLoad: AsyncParsableCommand {
     var databaseURL: String?
     @Option(help: "Runs stopped across instances (with --database-url).") var clusterStops = 200
     @Option(help: "Events the tailed run logs, 20 ms apart (with --database-url).") var tailEvents = 500
+    @Option(help: "Measure the delay of streamed chunks to subscribers instead, over this many runs at once.")
+    var deltaRuns = 0
+    @Option(help: "Chunks each streamed answer comes in, over the LLM delay (with --delta-runs).") var streamChunks = 50
 
     func run() async throws {
+        if deltaRuns > 0 {
+            print(try await DeltaDelayBench(options: self).run())
+            return
+        }
         if let databaseURL {
             print(try await ClusterBench(binary: tether, databaseURL: databaseURL, stops: clusterStops, tailEvents: tailEvents).run())
             return
         }
         let stub = StubLLM(delay: .milliseconds(Int(llmDelaySeconds * 1000)))
+        let limits = [
+            "TETHER_MAX_RUNS": String(min(100_000, runs + waiting + 100)),
+            "TETHER_MAX_SUBSCRIBERS": String(max(10_000, subscribers)), "TETHER_MAX_SUBSCRIBERS_PER_RUN": String(max(1_000, subscribers)),
+        ]
+        print(try await withServer(on: stub, environment: limits, sampled: true) { try await $0.run() })
+    }
+
+    /// Serves `stub`, starts `tether serve` calling it (with `environment` besides), and
+    /// runs `body` with a ``Load`` on them; stops both afterwards, whatever happens.
+    func withServer(
+        on stub: StubLLM,
+        environment: [String: String],
+        sampled: Bool,
+        _ body: @escaping (Load) async throws -> String
+    ) async throws -> String {
         let stubPort = AsyncStream<Int>.makeStream()
-        try await withThrowingTaskGroup(of: Void.self) { background in
+        return try await withThrowingTaskGroup(of: Void.self) { background in
             background.addTask { try await stub.serve { stubPort.continuation.yield($0) } }
             var port = 0
             for await announced in stubPort.stream {
@@ -53,17 +76,16 @@ struct TetherLoad: AsyncParsableCommand {
                 binary: tether,
                 environment: [
                     "TETHER_LLM": "openai", "TETHER_LLM_BASE_URL": "http://127.0.0.1:\(port)/v1", "TETHER_LLM_MODEL": "stub",
-                    "TETHER_LLM_TIMEOUT_SECONDS": "600", "TETHER_MAX_RUNS": String(min(100_000, runs + waiting + 100)),
-                    "TETHER_MAX_SUBSCRIBERS": String(max(10_000, subscribers)), "TETHER_MAX_SUBSCRIBERS_PER_RUN": String(max(1_000, subscribers)),
-                ]
+                    "TETHER_LLM_TIMEOUT_SECONDS": "600",
+                ].merging(environment) { $1 }
             )
-            background.addTask { await server.sample() }
+            if sampled { background.addTask { await server.sample() } }
             var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(60), read: .seconds(900)))
             configuration.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: 4_000)
             let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+            let report: String
             do {
-                let report = try await Load(http: http, base: "http://127.0.0.1:\(server.port)", stub: stub, server: server, options: self).run()
-                print(report)
+                report = try await body(Load(http: http, base: "http://127.0.0.1:\(server.port)", stub: stub, server: server, options: self))
             } catch {
                 try? await http.shutdown()
                 server.stop()
@@ -72,6 +94,7 @@ struct TetherLoad: AsyncParsableCommand {
             try await http.shutdown()
             server.stop()
             background.cancelAll()
+            return report
         }
     }
 }

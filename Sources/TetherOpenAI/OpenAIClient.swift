@@ -7,7 +7,11 @@ import TetherCore
 /// The `openai` provider: Chat Completions over HTTP through an `HTTPClient` the application
 /// owns (see ``HTTPClientService``), never `HTTPClient.shared`, which cannot be shut down.
 ///
-/// A cooperative stop never touches a call in flight: it runs to its answer or its timeout.
+/// Calls are streamed (see `send(_:observer:)`): the observer hears each chunk of the answer
+/// as it comes, and the answer is exactly the chunks put together.
+///
+/// A cooperative stop never touches a call in flight: it streams on to its answer or its
+/// timeout. Only a force (the task cancelled) cuts it.
 public struct OpenAIClient: LLMClient {
     public let provider = "openai"
     public let configuration: OpenAIConfiguration
@@ -17,6 +21,8 @@ public struct OpenAIClient: LLMClient {
     /// As many calls in flight as the clients have connections; the others wait here, and
     /// their run says so.
     let gate: CallGate
+    /// Whether the server refused a streamed call once: then no call asks for a stream again.
+    let streamRefused: Flag
 
     /// Answers larger than this fail rather than fill memory.
     static let maxResponseBytes = 16 * 1024 * 1024
@@ -34,6 +40,7 @@ public struct OpenAIClient: LLMClient {
         self.httpClients = httpClients
         self.turn = Turn()
         self.gate = CallGate(limit: maxConnections)
+        self.streamRefused = Flag()
     }
 
     /// The client whose turn it is.
@@ -61,7 +68,7 @@ public struct OpenAIClient: LLMClient {
             do {
                 // Each attempt takes a connection of its own, none is held during a backoff.
                 return try await gate.withPlace(onWait: { observer?.waitingForConnection(limit: gate.limit) }) {
-                    try await send(request)
+                    try await send(request, observer: observer)
                 }
             } catch let error as OpenAIError where error.isRetryable && attempt < configuration.retries {
                 try Self.checkStop()
@@ -98,92 +105,6 @@ public struct OpenAIClient: LLMClient {
         try Task.checkCancellation()
         try checkStop()
     }
-
-    /// One attempt.
-    func send(_ request: LLMRequest) async throws -> LLMResponse {
-        var httpRequest = HTTPClientRequest(url: configuration.completionsURL)
-        httpRequest.method = .POST
-        httpRequest.headers.add(name: "Content-Type", value: "application/json")
-        httpRequest.headers.add(name: "Accept", value: "application/json")
-        if let key = configuration.apiKey, !key.isEmpty {
-            httpRequest.headers.add(name: "Authorization", value: "Bearer \(key)")
-        }
-        let body = ChatCompletionRequest(model: request.model ?? configuration.model, messages: request.messages)
-        httpRequest.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
-
-        let timeout = configuration.timeout
-        let deadline =
-            NIODeadline.now()
-            + .nanoseconds(
-                Int64(timeout.components.seconds) * 1_000_000_000
-                    + Int64(timeout.components.attoseconds / 1_000_000_000)
-            )
-        let bytes: ByteBuffer
-        let status: UInt
-        let retryAfter: Duration?
-        var answered = false
-        do {
-            let response = try await httpClient.execute(httpRequest, deadline: deadline)
-            answered = true
-            status = response.status.code
-            retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-                .map { .seconds(max(0, $0)) }
-            bytes = try await response.body.collect(upTo: Self.maxResponseBytes)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw OpenAIError.timedOut(timeout, url: configuration.completionsURL)
-        } catch is NIOTooManyBytesError {
-            throw OpenAIError.responseTooLarge(Self.maxResponseBytes, url: configuration.completionsURL)
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            // HTTPClientError, or NIO's IOError for a refused or reset connection.
-            let reason = String(describing: error)
-            if !answered, let clientError = error as? HTTPClientError, clientError == .remoteConnectionClosed {
-                throw OpenAIError.closedWithoutAnswer(url: configuration.completionsURL)
-            }
-            if answered {
-                throw OpenAIError.closedMidAnswer(reason, url: configuration.completionsURL)
-            }
-            if reason.lowercased().contains("refused") {
-                throw OpenAIError.refused(reason, url: configuration.completionsURL)
-            }
-            throw OpenAIError.transport(reason, url: configuration.completionsURL)
-        }
-        let data = Data(bytes.readableBytesView)
-        guard (200..<300).contains(status) else {
-            let detail =
-                (try? JSONDecoder().decode(ErrorEnvelope.self, from: data))?.error.message
-                ?? String(decoding: data.prefix(300), as: UTF8.self)
-            throw OpenAIError.http(status: Int(status), message: detail, retryAfter: retryAfter, url: configuration.completionsURL)
-        }
-        let completion: ChatCompletionResponse
-        do {
-            completion = try JSONDecoder().decode(ChatCompletionResponse.self, from: data)
-        } catch {
-            let start = String(decoding: data.prefix(80), as: UTF8.self)
-            throw OpenAIError.malformedResponse(
-                "not a chat completion (it begins: \(start))",
-                url: configuration.completionsURL
-            )
-        }
-        guard let content = completion.choices.first?.message.content else {
-            throw OpenAIError.malformedResponse(
-                "the answer has no choices[0].message.content",
-                url: configuration.completionsURL
-            )
-        }
-        return LLMResponse(
-            text: content,
-            model: completion.model ?? body.model,
-            usage: completion.usage.map {
-                TokenUsage(
-                    promptTokens: $0.promptTokens ?? 0,
-                    completionTokens: $0.completionTokens ?? 0,
-                    totalTokens: $0.totalTokens ?? (($0.promptTokens ?? 0) + ($0.completionTokens ?? 0))
-                )
-            }
-        )
-    }
 }
 
 /// Why an `openai` call failed. The run that made it fails with this message.
@@ -200,6 +121,8 @@ public enum OpenAIError: Error, Sendable, Hashable, CustomStringConvertible {
     case http(status: Int, message: String, retryAfter: Duration?, url: String)
     case malformedResponse(String, url: String)
     case responseTooLarge(Int, url: String)
+    /// The server broke off a streamed answer with an error object.
+    case failedMidStream(String, url: String)
 
     public var description: String {
         switch self {
@@ -212,6 +135,7 @@ public enum OpenAIError: Error, Sendable, Hashable, CustomStringConvertible {
         case .http(let status, let message, _, let url): "the LLM at \(url) answered HTTP \(status): \(message)"
         case .malformedResponse(let reason, let url): "the answer of the LLM at \(url) could not be read: \(reason)"
         case .responseTooLarge(let limit, let url): "the answer of the LLM at \(url) is larger than \(limit) bytes"
+        case .failedMidStream(let message, let url): "the LLM at \(url) broke off its streamed answer: \(message)"
         }
     }
 }
@@ -223,7 +147,7 @@ extension OpenAIError {
         switch self {
         case .refused: true
         case .http(let status, _, _, _): [429, 502, 503, 504].contains(status)
-        case .timedOut, .transport, .closedMidAnswer, .closedWithoutAnswer, .malformedResponse, .responseTooLarge: false
+        case .timedOut, .transport, .closedMidAnswer, .closedWithoutAnswer, .malformedResponse, .responseTooLarge, .failedMidStream: false
         }
     }
 
@@ -243,8 +167,24 @@ extension OpenAIError {
 }
 
 struct ChatCompletionRequest: Encodable {
+    struct StreamOptions: Encodable, Equatable {
+        var includeUsage = true
+
+        enum CodingKeys: String, CodingKey {
+            case includeUsage = "include_usage"
+        }
+    }
     var model: String
     var messages: [ChatMessage]
+    /// `true` for a streamed answer; absent for a plain one.
+    var stream: Bool?
+    /// With `stream`: the usage comes in a last chunk.
+    var streamOptions: StreamOptions?
+
+    enum CodingKeys: String, CodingKey {
+        case model, messages, stream
+        case streamOptions = "stream_options"
+    }
 }
 
 struct ChatCompletionResponse: Decodable {
@@ -275,6 +215,13 @@ struct ErrorEnvelope: Decodable {
         var message: String
     }
     var error: Detail
+}
+
+/// A flag that, once raised, stays raised.
+final class Flag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    var isRaised: Bool { raised.load(ordering: .relaxed) }
+    func raise() { raised.store(true, ordering: .relaxed) }
 }
 
 /// A counter handing out turns, for sharing calls among clients.

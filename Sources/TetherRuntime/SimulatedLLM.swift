@@ -1,16 +1,18 @@
 import Foundation
 import TetherCore
 
-/// The `simulated` provider (the embedded default): after a set latency it answers with
-/// deterministic text derived from the prompt, so the product can be tried with no model
-/// and no key. People are told it is simulated: the provider name is `simulated` and every
-/// `llm.*` event says so.
+/// The `simulated` provider (the embedded default): it answers with deterministic text
+/// derived from the prompt, so the product can be tried with no model and no key. People are
+/// told it is simulated: the provider name is `simulated` and every `llm.*` event says so.
 ///
-/// The latency is a plain `Task.sleep`: it finishes on a cooperative stop like a real call
+/// It streams word by word, the latency spread evenly over the words (the first comes after
+/// one share of it); with no latency it does not pause at all. The pauses are plain
+/// `Task.sleep`s: the answer streams on to its end on a cooperative stop like a real call
 /// would, and only a force stop (which cancels the run's task) cuts it short.
 public struct SimulatedLLM: LLMClient {
     public let provider = "simulated"
     public let defaultModel = "simulated"
+    /// How long a whole answer takes.
     public var latency: Duration
 
     public init(latency: Duration = .milliseconds(1500)) {
@@ -18,9 +20,22 @@ public struct SimulatedLLM: LLMClient {
     }
 
     public func complete(_ request: LLMRequest) async throws -> LLMResponse {
-        if latency > .zero { try await Task.sleep(for: latency) }
+        try await complete(request, observer: nil)
+    }
+
+    public func complete(_ request: LLMRequest, observer: any LLMCallObserver) async throws -> LLMResponse {
+        try await complete(request, observer: Optional(observer))
+    }
+
+    func complete(_ request: LLMRequest, observer: (any LLMCallObserver)?) async throws -> LLMResponse {
         let prompt = request.messages.last(where: { $0.role == .user })?.content ?? ""
         let text = SimulatedText.answer(to: prompt)
+        let words = SimulatedText.words(of: text)
+        let pause = latency / max(1, words.count)
+        for word in words {
+            if pause > .zero { try await Task.sleep(for: pause) }
+            observer?.received(word)
+        }
         let promptTokens = request.messages.reduce(0) { $0 + SimulatedText.tokenEstimate($1.content) }
         let completionTokens = SimulatedText.tokenEstimate(text)
         return LLMResponse(
@@ -65,6 +80,24 @@ enum SimulatedText {
         seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         let second = followUps[Int(seed % UInt64(followUps.count))]
         return (first + " " + second).replacingOccurrences(of: "{s}", with: subject)
+    }
+
+    /// The chunks the answer streams in: each word with the white space before it, so that
+    /// they put together are exactly `text`.
+    static func words(of text: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        var inWord = false
+        for character in text {
+            if character.isWhitespace, inWord, !current.isEmpty {
+                words.append(current)
+                current = ""
+            }
+            inWord = !character.isWhitespace
+            current.append(character)
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
     }
 
     static func tokenEstimate(_ text: String) -> Int {

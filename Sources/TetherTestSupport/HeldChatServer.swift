@@ -9,6 +9,9 @@ import TetherCore
 /// hold each answer until the test releases it, and records what happened on the wire:
 /// requests received, responses written in full, and connections the client closed while
 /// an answer was still owed (an aborted call).
+///
+/// It answers with one JSON completion, ignoring `stream` as servers without streaming do,
+/// unless started with a ``Streaming`` mode (see `HeldChatServer+Streaming.swift`).
 public final class HeldChatServer: Sendable {
     /// What the server has seen so far.
     public struct Snapshot: Sendable {
@@ -23,11 +26,18 @@ public final class HeldChatServer: Sendable {
         /// Requests released so far (indices).
         var released: Set<Int> = []
         var releaseAll = false
+        /// Chunks written so far, by request index (streamed answers).
+        public var chunksSent: [Int: Int] = [:]
+        /// Chunks each streamed answer may write so far, when the chunks are held.
+        var chunksReleased: [Int: Int] = [:]
+        var allChunksReleased = false
     }
 
     public let port: Int
-    private let snapshot: Condition<Snapshot>
-    private let answer: @Sendable (Int, JSONValue) -> String
+    let snapshot: Condition<Snapshot>
+    let answer: @Sendable (Int, JSONValue) -> String
+    /// How a request that asks for a stream is answered; `nil`: as a plain JSON completion.
+    let streaming: Streaming?
     private let serverTask: Mutex<Task<Void, Never>?> = Mutex(nil)
 
     /// The base URL to configure the `openai` provider with.
@@ -73,22 +83,26 @@ public final class HeldChatServer: Sendable {
         port: Int,
         snapshot: Condition<Snapshot>,
         answer: @escaping @Sendable (Int, JSONValue) -> String,
-        fault: @escaping @Sendable (Int) -> Fault?
+        fault: @escaping @Sendable (Int) -> Fault?,
+        streaming: Streaming?
     ) {
         self.port = port
         self.snapshot = snapshot
         self.answer = answer
         self.fault = fault
+        self.streaming = streaming
     }
 
     /// Starts a server on a free loopback port.
     /// - Parameters:
     ///   - holdAnswers: whether each answer waits for ``release(_:)`` (or ``releaseAll()``).
     ///   - answer: the assistant text for request `index` (0-based) with its JSON body.
+    ///   - streaming: how to answer requests with `"stream": true`; `nil` ignores it.
     public static func start(
         holdAnswers: Bool,
         answer: @escaping @Sendable (Int, JSONValue) -> String = { index, _ in "Answer \(index + 1)." },
-        fault: @escaping @Sendable (Int) -> Fault? = { _ in nil }
+        fault: @escaping @Sendable (Int) -> Fault? = { _ in nil },
+        streaming: Streaming? = nil
     ) async throws -> HeldChatServer {
         let snapshot = Condition(Snapshot(releaseAll: !holdAnswers))
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -105,7 +119,8 @@ public final class HeldChatServer: Sendable {
             port: channel.channel.localAddress!.port!,
             snapshot: snapshot,
             answer: answer,
-            fault: fault
+            fault: fault,
+            streaming: streaming
         )
         let task = Task<Void, Never> {
             _ = try? await channel.executeThenClose { connections in
@@ -125,9 +140,12 @@ public final class HeldChatServer: Sendable {
         snapshot.update { _ = $0.released.insert(index) }
     }
 
-    /// Lets every request, held or future, be answered.
+    /// Lets every request, held or future, be answered, and every streamed chunk be sent.
     public func releaseAll() {
-        snapshot.update { $0.releaseAll = true }
+        snapshot.update {
+            $0.releaseAll = true
+            $0.allChunksReleased = true
+        }
     }
 
     /// Returns once at least `count` requests have arrived.
@@ -203,6 +221,17 @@ public final class HeldChatServer: Sendable {
                         continue
                     }
                     let text = answer(index, json)
+                    if let streaming, json["stream"] == true {
+                        let finished = try await stream(text, for: index, request: json, as: streaming, to: outbound)
+                        owed.withLock { $0 -= 1 }
+                        guard finished else {
+                            outbound.finish()
+                            try await connection.channel.close()
+                            return
+                        }
+                        snapshot.update { $0.completedResponses += 1 }
+                        continue
+                    }
                     let payload: JSONValue = [
                         "id": .string("chatcmpl-\(index + 1)"), "object": "chat.completion", "model": "test-model",
                         "choices": [["index": 0, "message": ["role": "assistant", "content": .string(text)], "finish_reason": "stop"]],

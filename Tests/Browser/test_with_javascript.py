@@ -193,3 +193,33 @@ def test_a_token_budget_from_the_form_stops_the_run_by_itself_with_the_reason_sh
     stop = next(event for event in events if event["kind"] == "stop.requested")
     assert stop["data"]["reason"] == "budget" and stop["seq"] > finished[-1]["seq"]
     assert browser.find_element(By.ID, "run-limits").text == "Limits: 300 tokens"
+
+
+def test_the_call_in_flight_streams_its_text_and_clock_and_a_stop_lets_it_finish(slow_server, browser):
+    run_id = start_from_form(browser, slow_server.base, "report", {"topic": "moth traps", "audience": "naturalists"})
+    mark_page(browser)
+
+    def partial(driver):
+        blocks = driver.find_elements(By.CSS_SELECTOR, "#progress-log .answer-in-flight .partial-answer")
+        return blocks[0].text if blocks else ""
+
+    wait(browser, lambda d: partial(d) != "", message="the call's text arrives while it is in flight")
+    first = partial(browser)
+    wait(browser, lambda d: len(partial(d)) > len(first), message="the text grows")
+    assert partial(browser).startswith(first)
+    wait(browser, lambda d: int(d.find_element(By.CSS_SELECTOR, "#progress-log .answer-in-flight .call-seconds").text or 0) >= 1,
+         message="the call's clock runs")
+    clock = browser.find_element(By.CSS_SELECTOR, "#progress-log .answer-in-flight .call-clock").text
+    assert clock.startswith("LLM call in flight for ") and "tokens so far" in clock, clock
+
+    before_stop = partial(browser)
+    stop_button(browser).click()
+    wait(browser, lambda d: chip_status(d) == "stopping", message="Stopping…")
+    wait(browser, lambda d: len(partial(d)) > len(before_stop) or chip_status(d) == "stopped",
+         message="the text keeps arriving while stopping")
+    wait(browser, lambda d: chip_status(d) == "stopped", message="the run ends stopped after the call")
+    assert page_was_not_reloaded(browser)
+    assert browser.find_elements(By.CSS_SELECTOR, "#progress-log .answer-in-flight") == [], "no call in flight is shown"
+    events = slow_server.run(run_id)["events"]
+    answers = [event["data"]["text"] for event in events if event["kind"] == "llm.finished"]
+    assert answers and answers[-1].startswith(before_stop), "the recorded answer is the streamed text, finished"

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import TetherCore
 
@@ -24,5 +25,31 @@ import TetherCore
 
     @Test func itSaysItIsSimulated() {
         #expect(llm.provider == "simulated")
+    }
+}
+
+/// What a test observer heard of a call.
+final class HeardPieces: LLMCallObserver {
+    let pieces = Mutex<[String]>([])
+    func received(_ text: String) { pieces.withLock { $0.append(text) } }
+}
+
+extension SimulatedLLMTests {
+    @Test func itStreamsWordByWordAndTheWordsAreExactlyTheAnswer() async throws {
+        let observer = HeardPieces()
+        let request = LLMRequest(prompt: "List three subtopics of owls, one per line.")
+        let response = try await llm.complete(request, observer: observer)
+        let pieces = observer.pieces.withLock { $0 }
+        #expect(pieces.joined() == response.text)
+        #expect(pieces.count == response.text.split(whereSeparator: \.isWhitespace).count, "one chunk per word")
+        #expect(pieces.dropFirst().allSatisfy { $0.first?.isWhitespace == true }, "each later word comes with the space before it")
+        #expect(try await llm.complete(request).text == response.text, "the same answer unobserved")
+    }
+
+    @Test func theWordsOfAnAnswerKeepItsEveryCharacter() {
+        let text = "  Tide\npools\t hold  héllo 🌍. "
+        let words = SimulatedText.words(of: text)
+        #expect(words.joined() == text)
+        #expect(words == ["  Tide", "\npools", "\t hold", "  héllo", " 🌍.", " "])
     }
 }

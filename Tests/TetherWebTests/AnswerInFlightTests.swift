@@ -3,6 +3,7 @@ import Foundation
 import HummingbirdTesting
 import Testing
 import TetherCore
+import TetherOpenAI
 import TetherRuntime
 import TetherTestSupport
 
@@ -35,6 +36,19 @@ final class ChunkedLLM: LLMClient {
     /// Lets the call report its first `count` chunks.
     func allow(_ count: Int) {
         allowed.update { $0 = max($0, count) }
+    }
+}
+
+/// A call's text put together from the `delta` frames a reader sees.
+final class TextSoFar {
+    private(set) var text = ""
+
+    /// Adds what `frame` brings, if it is a delta continuing the text; returns the text.
+    func take(_ frame: SSEFrame) -> String {
+        if frame.event == "delta", let data = frame.json, data["offset"]?.numberValue == Double(text.utf16.count) {
+            text += data["text"]?.stringValue ?? ""
+        }
+        return text
     }
 }
 
@@ -113,6 +127,55 @@ final class ChunkedLLM: LLMClient {
             #expect(finished.data["text"] == .string(Self.chunks.joined()), "the stop did not cut the stream")
             #expect(events.last?.data["boundary"] == "store")
         }
+    }
+
+    /// The real `openai` provider, against a loopback server that streams when the test lets
+    /// it: the text reaches subscribers chunk by chunk, also while stopping, and the stop
+    /// waits for the stream's end.
+    @Test func anOpenAIStreamReachesSubscribersAsItComesAndAStopLetsItFinish() async throws {
+        let answer = "Light traps draw moths at night, and the catch is counted at dawn."
+        let chat = try await HeldChatServer.start(holdAnswers: false, answer: { _, _ in answer }, streaming: .init(holdsChunks: true))
+        let events = try await withHTTPClient { http in
+            let llm = OpenAIClient(configuration: OpenAIConfiguration(baseURL: chat.baseURL, model: "test-model"), httpClient: http)
+            return try await withLiveServer(agents: TestAgents.all, llm: llm) { server, supervisor in
+                let id = try await Self.streamAndStop(server: server, chat: chat, chunks: HeldChatServer.Streaming.words(answer))
+                return try await supervisor.allEvents(ofTree: id)
+            }
+        }
+        let finished = try #require(events.first { $0.kind == .llmFinished })
+        #expect(finished.data["text"] == .string(answer), "llm.finished is the assembled stream, uncut by the stop")
+        #expect(finished.data["usage"]?["totalTokens"] == 18, "the usage of the stream's last chunk")
+        #expect(chat.state.requests.count == 1 && chat.state.completedResponses == 1 && chat.state.abortedRequests == 0)
+        #expect(chat.state.chunksSent[0] == HeldChatServer.Streaming.words(answer).count)
+        await chat.shutdown()
+    }
+
+    /// Starts `one-call`, lets its stream send two chunks, stops the run, lets two more come
+    /// while it is stopping, then the rest; the run must end `stopped`.
+    static func streamAndStop(server: LiveServer, chat: HeldChatServer, chunks: [String]) async throws -> RunID {
+        let id = try await server.startRun("one-call")
+        try await withTimeout(seconds: 120, "the streamed call") {
+            var reader = SSEReader(try await server.get("/runs/\(id)/events"))
+            let seen = TextSoFar()
+            chat.releaseChunks(of: 0, upTo: 2)
+            let early = try await reader.read { seen.take($0) == chunks.prefix(2).joined() }
+            let finishedEarly = early.contains { $0.json?["kind"] == "llm.finished" }
+            #expect(!finishedEarly, "the deltas came before the answer ended")
+            #expect(chat.state.completedResponses == 0)
+            #expect(try await server.post("/runs/\(id)/stop").status == .accepted)
+            let stopping = try await reader.read { frame in
+                _ = seen.take(frame)
+                return frame.event == "status" && frame.json?["status"] == "stopping"
+            }
+            let finishedBeforeStopping = stopping.contains { $0.json?["kind"] == "llm.finished" }
+            #expect(!finishedBeforeStopping)
+            chat.releaseChunks(of: 0, upTo: 4)
+            _ = try await reader.read { seen.take($0) == chunks.prefix(4).joined() }
+            chat.releaseAll()
+            let rest = try await reader.read { $0.event == "done" }
+            #expect(rest.last?.json?["status"] == "stopped")
+        }
+        return id
     }
 
     @Test func aDeltaCursorSendsEachPieceOnceAndCountsOffsetsAsJavaScriptDoes() throws {
