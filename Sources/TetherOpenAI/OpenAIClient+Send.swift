@@ -5,23 +5,29 @@ import TetherCore
 
 /// One attempt of a call: streamed (`stream: true`, usage in the last chunk), its chunks told
 /// to the observer as they come. A server that ignores `stream` and answers with one JSON
-/// completion is read as such; one that refuses it (`400` naming `stream`) is asked again
-/// without it at once, and never asked for a stream again.
+/// completion is read as such. One that refuses `stream_options` (a `400` naming it) is asked
+/// again at once with `stream` alone; one that refuses `stream` itself, without it. Either
+/// way the provider remembers, and never asks that server for more again.
 extension OpenAIClient {
     func send(_ request: LLMRequest, observer: (any LLMCallObserver)?) async throws -> LLMResponse {
-        guard !streamRefused.isRaised else { return try await send(request, streaming: false, observer: observer) }
-        do {
-            return try await send(request, streaming: true, observer: observer)
-        } catch let error as OpenAIError where error.refusesStreaming {
-            streamRefused.raise()
-            return try await send(request, streaming: false, observer: observer)
+        var mode = streamSupport.mode
+        while true {
+            do {
+                return try await send(request, mode: mode, observer: observer)
+            } catch let error as OpenAIError {
+                guard let lower = error.refusal(of: mode) else { throw error }
+                // Asking again is a new call: never once a stop was requested.
+                try Self.checkStop()
+                streamSupport.lower(to: lower)
+                mode = lower
+            }
         }
     }
 
-    private func send(_ request: LLMRequest, streaming: Bool, observer: (any LLMCallObserver)?) async throws -> LLMResponse {
+    private func send(_ request: LLMRequest, mode: StreamSupport.Mode, observer: (any LLMCallObserver)?) async throws -> LLMResponse {
         let url = configuration.completionsURL
         let model = request.model ?? configuration.model
-        let httpRequest = try httpRequest(for: request, model: model, streaming: streaming)
+        let httpRequest = try httpRequest(for: request, model: model, mode: mode)
         let timeout = configuration.timeout
         let deadline =
             NIODeadline.now()
@@ -57,7 +63,8 @@ extension OpenAIClient {
         }
     }
 
-    private func httpRequest(for request: LLMRequest, model: String, streaming: Bool) throws -> HTTPClientRequest {
+    private func httpRequest(for request: LLMRequest, model: String, mode: StreamSupport.Mode) throws -> HTTPClientRequest {
+        let streaming = mode != .plain
         var httpRequest = HTTPClientRequest(url: configuration.completionsURL)
         httpRequest.method = .POST
         httpRequest.headers.add(name: "Content-Type", value: "application/json")
@@ -69,7 +76,7 @@ extension OpenAIClient {
             model: model,
             messages: request.messages,
             stream: streaming ? true : nil,
-            streamOptions: streaming ? .init() : nil
+            streamOptions: mode == .streamWithUsage ? .init() : nil
         )
         httpRequest.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
         return httpRequest
@@ -115,12 +122,18 @@ extension OpenAIClient {
                 }
             }
         }
-        for try await buffer in body {
-            size += buffer.readableBytes
-            guard size <= Self.maxResponseBytes else { throw OpenAIError.responseTooLarge(Self.maxResponseBytes, url: url) }
-            try take(parser.feed(buffer.readableBytesView))
+        do {
+            for try await buffer in body {
+                size += buffer.readableBytes
+                guard size <= Self.maxResponseBytes else { throw OpenAIError.responseTooLarge(Self.maxResponseBytes, url: url) }
+                try take(parser.feed(buffer.readableBytesView))
+                // Whatever a server sends after `[DONE]`, or however long it keeps the body open.
+                if stream.isDone { break }
+            }
+            if !stream.isDone { try take(parser.finish()) }
+        } catch let error where stream.isFinished && !(error is OpenAIError) && !(error is CancellationError) {
+            // The connection broke after the answer was whole (its `finish_reason` came).
         }
-        try take(parser.finish())
         guard stream.isFinished else {
             throw OpenAIError.closedMidAnswer("the stream ended before its last chunk", url: url)
         }
@@ -172,9 +185,13 @@ extension OpenAIClient {
 }
 
 extension OpenAIError {
-    /// A `400` that names `stream`: the server does not take streamed calls.
-    var refusesStreaming: Bool {
-        guard case .http(400, let message, _, _) = self else { return false }
-        return message.lowercased().contains("stream")
+    /// The mode to ask again in, if this is a `400` refusing what `mode` sent: one naming
+    /// `stream_options` (or `include_usage`) refuses the options, one naming `stream` as a
+    /// word (not "upstream") refuses streaming.
+    func refusal(of mode: StreamSupport.Mode) -> StreamSupport.Mode? {
+        guard case .http(400, let message, _, _) = self, mode != .plain else { return nil }
+        let text = message.lowercased()
+        if mode == .streamWithUsage, text.contains("stream_options") || text.contains("include_usage") { return .streamWithoutUsage }
+        return text.contains(#/\bstream\b/#) ? .plain : nil
     }
 }

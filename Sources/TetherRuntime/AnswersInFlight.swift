@@ -57,11 +57,13 @@ public final class AnswersInFlight: Sendable {
         let task = Task {
             var seen = -1
             while !Task.isCancelled {
-                let (version, answers, isClosed) = state.withLock { ($0.version, $0.answers, $0.isClosed) }
+                let (version, isClosed) = state.withLock { ($0.version, $0.isClosed) }
                 if isClosed { break }
                 if version != seen {
-                    seen = version
-                    continuation.yield(answers.values.sorted { $0.seq < $1.seq })
+                    // The snapshot shares the texts' storage until the reader is done with it
+                    // (a chunk appended meanwhile copies its text): it is not kept here over
+                    // the pause.
+                    seen = self.yieldSnapshot(to: continuation)
                     try? await Task.sleep(for: interval)
                     continue
                 }
@@ -71,6 +73,13 @@ public final class AnswersInFlight: Sendable {
         }
         continuation.onTermination = { _ in task.cancel() }
         return stream
+    }
+
+    /// Yields the answers in flight now, in the order they began; returns their version.
+    private func yieldSnapshot(to continuation: AsyncStream<[AnswerInFlight]>.Continuation) -> Int {
+        let (version, answers) = state.withLock { ($0.version, $0.answers.values.sorted { $0.seq < $1.seq }) }
+        continuation.yield(answers)
+        return version
     }
 
     private func waitForChange(after version: Int) async {

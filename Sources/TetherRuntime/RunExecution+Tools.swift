@@ -33,10 +33,11 @@ extension RunExecution: ToolBackend {
         let startedAt = clock.now
         let answers = log.answersInFlight
         answers.begin(AnswerInFlight(runID: id, seq: started.seq, startedAt: started.at))
-        defer { answers.end(started.seq) }
         let observer = CallObserver(run: self, seq: started.seq)
         let response: LLMResponse
         do {
+            // The call leaves the board before its end is logged, so no delta follows it.
+            defer { answers.end(started.seq) }
             response = try await uncancellable { try await llm.complete(request, observer: observer) }
         } catch let stop as AgentStopped {
             // A stop came while the provider waited to retry: the call ends here, unfinished.

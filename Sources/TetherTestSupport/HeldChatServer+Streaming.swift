@@ -13,15 +13,19 @@ extension HeldChatServer {
         public var holdsChunks: Bool
         /// Closes the connection after this many chunks, mid-stream.
         public var closesAfterChunks: Int?
+        /// Keeps the response open after `[DONE]`, until the server shuts down.
+        public var keepsOpenAfterDone: Bool
 
         public init(
             holdsChunks: Bool = false,
             closesAfterChunks: Int? = nil,
+            keepsOpenAfterDone: Bool = false,
             chunks: @escaping @Sendable (String) -> [String] = Streaming.words
         ) {
             self.chunks = chunks
             self.holdsChunks = holdsChunks
             self.closesAfterChunks = closesAfterChunks
+            self.keepsOpenAfterDone = keepsOpenAfterDone
         }
 
         /// Each word with the space before it.
@@ -83,6 +87,13 @@ extension HeldChatServer {
             tail.writeBuffer(&usage)
         }
         tail.writeString("data: [DONE]\n\n")
+        guard !streaming.keepsOpenAfterDone else {
+            try await outbound.write(.body(.byteBuffer(tail)))
+            snapshot.update { $0.completedResponses += 1 }
+            // Cancelled when the server shuts down.
+            try await Task.sleep(for: .seconds(3600))
+            return false
+        }
         try await outbound.write(contentsOf: [.body(.byteBuffer(tail)), .end(nil)])
         return true
     }

@@ -67,7 +67,7 @@ struct EventStream {
                 let events = chain(reads.eventBatches(ofTree: root, after: cursor).map(Item.events), [Item.ended].async)
                 let ticks = AsyncTimerSequence(interval: interval, clock: ContinuousClock()).map { _ in Item.keepAlive }
                 let answers = reads.answerUpdates(ofTree: root, every: deltaInterval).map(Item.answers)
-                var deltas = DeltaCursor()
+                var deltas = DeltaCursor(after: cursor)
                 loop: for try await item in merge(events, ticks, answers) {
                     let batch: [EncodedEvent]
                     switch item {
@@ -90,6 +90,7 @@ struct EventStream {
                         if members.contains(event.runID), let child = event.calledChild { members.insert(child) }
                         guard members.contains(event.runID) else { continue }
                         Frame.appendProgress(encoded, to: &frames)
+                        deltas.sent(event)
                         if event.seq > snapshot {
                             for change in event.statusChanges where members.contains(change.runID) {
                                 // `run.started` only introduces a run the stream has not shown
@@ -179,13 +180,33 @@ struct EventStream {
 /// what came since: `{runId, seq, offset, text, chunks, seconds}`, where `offset` is the
 /// length (in UTF-16 code units, as JavaScript counts) of the text before `text`. A new
 /// stream starts each call at offset 0, with all its text so far.
+///
+/// Only calls whose `llm.started` the client has get frames, and no call whose end it has:
+/// the answers come apart from the events, and a snapshot may be older than them.
 struct DeltaCursor {
     private var sent: [Int: Int] = [:]
+    /// The last event the client has.
+    private var introduced: Int
+    /// Calls whose `llm.finished` or `llm.failed` the client has.
+    private var ended = Set<Int>()
+
+    /// For a client that has the events up to `cursor`.
+    init(after cursor: Int = 0) {
+        introduced = cursor
+    }
+
+    /// The client was sent `event`.
+    mutating func sent(_ event: ProgressEvent) {
+        introduced = max(introduced, event.seq)
+        if event.kind == .llmFinished || event.kind == .llmFailed, let started = event.data[ProgressEvent.Key.startedSeq]?.numberValue {
+            ended.insert(Int(started))
+        }
+    }
 
     mutating func frames(for answers: [AnswerInFlight], now: Date = Date()) -> ByteBuffer {
         var buffer = ByteBuffer()
         var current: [Int: Int] = [:]
-        for answer in answers {
+        for answer in answers where answer.seq <= introduced && !ended.contains(answer.seq) {
             let offset = sent[answer.seq] ?? 0
             let length = answer.text.utf16.count
             current[answer.seq] = max(offset, length)

@@ -88,6 +88,52 @@ final class RecordingObserver: LLMCallObserver {
         await server.shutdown()
     }
 
+    @Test func aServerThatRefusesStreamOptionsStreamsWithoutThem() async throws {
+        let refusal = HeldChatServer.Fault(status: 400, body: #"{"error": {"message": "Unrecognized request argument supplied: stream_options"}}"#)
+        let server = try await HeldChatServer.start(
+            holdAnswers: false,
+            answer: { index, _ in "Answer \(index + 1)." },
+            fault: { $0 == 0 ? refusal : nil },
+            streaming: .init()
+        )
+        let observer = RecordingObserver()
+        let (first, second) = try await withHTTPClient { http in
+            let llm = client(server, http: http)
+            return (try await llm.complete(LLMRequest(prompt: "one"), observer: observer), try await llm.complete(LLMRequest(prompt: "two")))
+        }
+        #expect(first.text == "Answer 2." && second.text == "Answer 3.")
+        #expect(observer.pieces.value == ["Answer", " 2."], "it still streamed")
+        #expect(first.usage == nil, "without stream_options no usage comes")
+        let requests = server.state.requests
+        #expect(requests.map { $0["stream"] } == [true, true, true])
+        #expect(requests.map { $0["stream_options"] } == [["include_usage": true], nil, nil])
+        await server.shutdown()
+    }
+
+    @Test func aBadRequestThatOnlyMentionsUpstreamIsNotTakenForARefusal() async throws {
+        let fault = HeldChatServer.Fault(status: 400, body: #"{"error": {"message": "upstream rejected the prompt"}}"#)
+        let server = try await HeldChatServer.start(holdAnswers: false, fault: { _ in fault }, streaming: .init())
+        let error = await #expect(throws: OpenAIError.self) {
+            try await withHTTPClient { http in try await client(server, http: http).complete(LLMRequest(prompt: "one")) }
+        }
+        #expect(error?.description.contains("HTTP 400: upstream rejected the prompt") == true, "\(String(describing: error))")
+        #expect(server.state.requests.count == 1)
+        await server.shutdown()
+    }
+
+    @Test func theAnswerEndsAtDoneEvenIfTheServerKeepsTheResponseOpen() async throws {
+        let server = try await HeldChatServer.start(
+            holdAnswers: false,
+            answer: { _, _ in Self.answer },
+            streaming: .init(keepsOpenAfterDone: true)
+        )
+        let response = try await withHTTPClient { http in
+            try await client(server, http: http, timeout: .seconds(20)).complete(LLMRequest(prompt: "Why moths?"))
+        }
+        #expect(response.text == Self.answer && response.usage?.totalTokens == 18)
+        await server.shutdown()
+    }
+
     @Test func aStreamCutMidAnswerFailsAndSaysSo() async throws {
         let server = try await HeldChatServer.start(
             holdAnswers: false,

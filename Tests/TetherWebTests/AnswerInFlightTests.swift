@@ -79,6 +79,7 @@ final class TextSoFar {
                 // A subscriber that comes now gets the text so far in one frame, from offset 0.
                 var second = SSEReader(try await server.get("/runs/\(id)/events"))
                 let caughtUp = try await second.read { $0.event == "delta" }
+                #expect(caughtUp.contains { $0.json?["kind"] == "llm.started" && $0.json?["seq"] == started }, "the call's row comes first")
                 #expect(caughtUp.last?.json?["offset"] == 0 && caughtUp.last?.json?["text"] == .string(soFar))
                 #expect(caughtUp.last?.json?["chunks"] == 4)
 
@@ -150,6 +151,33 @@ final class TextSoFar {
         await chat.shutdown()
     }
 
+    /// "A stop never cuts a stream; a force does": the forced run's connection to the LLM
+    /// is closed mid-stream, and no delta of the call follows.
+    @Test func aForceStopCutsTheStream() async throws {
+        let chat = try await HeldChatServer.start(holdAnswers: false, answer: { _, _ in "One two three four." }, streaming: .init(holdsChunks: true))
+        try await withHTTPClient { http in
+            let llm = OpenAIClient(configuration: OpenAIConfiguration(baseURL: chat.baseURL, model: "test-model"), httpClient: http)
+            try await withLiveServer(agents: TestAgents.all, llm: llm) { server, supervisor in
+                let id = try await server.startRun("one-call")
+                try await withTimeout(seconds: 120, "the forced stream") {
+                    var reader = SSEReader(try await server.get("/runs/\(id)/events"))
+                    chat.releaseChunks(of: 0, upTo: 1)
+                    _ = try await reader.read { $0.event == "delta" }
+                    #expect(try await server.post("/runs/\(id)/stop?force=true").status == .accepted)
+                    let rest = try await reader.read { $0.event == "done" }
+                    #expect(rest.last?.json?["status"] == "stopped")
+                    #expect(rest.ofEvent("delta").isEmpty, "no delta after the force")
+                    await chat.waitUntil { $0.abortedRequests == 1 }
+                }
+                let record = try #require(try await supervisor.record(id))
+                #expect(record.status == .stopped && record.forced == true)
+            }
+        }
+        #expect(chat.state.completedResponses == 0 && chat.state.chunksSent[0] == 1)
+        chat.releaseAll()
+        await chat.shutdown()
+    }
+
     /// Starts `one-call`, lets its stream send two chunks, stops the run, lets two more come
     /// while it is stopping, then the rest; the run must end `stopped`.
     static func streamAndStop(server: LiveServer, chat: HeldChatServer, chunks: [String]) async throws -> RunID {
@@ -174,13 +202,15 @@ final class TextSoFar {
             chat.releaseAll()
             let rest = try await reader.read { $0.event == "done" }
             #expect(rest.last?.json?["status"] == "stopped")
+            let finishedAt = try #require(rest.firstIndex { $0.json?["kind"] == "llm.finished" })
+            #expect(Array(rest[finishedAt...]).ofEvent("delta").isEmpty, "no delta follows the call's end")
         }
         return id
     }
 
     @Test func aDeltaCursorSendsEachPieceOnceAndCountsOffsetsAsJavaScriptDoes() throws {
-        var cursor = DeltaCursor()
         let run = RunID()
+        var cursor = DeltaCursor(after: 7)
         let start = Date()
         var answer = AnswerInFlight(runID: run, seq: 7, startedAt: start, text: "🌍 a", chunks: 2)
         let first = String(buffer: cursor.frames(for: [answer], now: start.addingTimeInterval(2)))
@@ -196,5 +226,28 @@ final class TextSoFar {
         #expect(cursor.frames(for: []).readableBytes == 0)
         let again = try #require(SSEFrame.parse(String(buffer: cursor.frames(for: [answer]))).first?.json)
         #expect(again["offset"] == 0, "a call that ended is forgotten")
+    }
+
+    @Test func aDeltaCursorSendsNothingOfACallBeforeItsStartOrAfterItsEnd() throws {
+        let run = RunID()
+        var cursor = DeltaCursor(after: 3)
+        let answer = AnswerInFlight(runID: run, seq: 5, startedAt: Date(), text: "Hello", chunks: 1)
+        #expect(cursor.frames(for: [answer]).readableBytes == 0, "the client has no row for the call yet")
+        let started = ProgressEvent(seq: 5, runID: run, at: Date(), kind: .llmStarted, message: "Calling…")
+        cursor.sent(started)
+        let first = try #require(SSEFrame.parse(String(buffer: cursor.frames(for: [answer]))).first?.json)
+        #expect(first["offset"] == 0 && first["text"] == "Hello", "once it has, from the start")
+        var later = answer
+        later.text += " world"
+        let finished = ProgressEvent(
+            seq: 6,
+            runID: run,
+            at: Date(),
+            kind: .llmFinished,
+            message: "answered",
+            data: [ProgressEvent.Key.startedSeq: 5]
+        )
+        cursor.sent(finished)
+        #expect(cursor.frames(for: [later]).readableBytes == 0, "an older snapshot of an ended call sends nothing")
     }
 }
