@@ -34,10 +34,18 @@ public struct RunBudget: Sendable, Hashable, Codable {
             switch self {
             case .llmCalls, .tokens: return NumberText.grouped(Int(value.rounded()))
             case .seconds:
-                return value == value.rounded() ? "\(NumberText.grouped(Int(value))) s" : "\(value) s"
+                return value == value.rounded() ? "\(NumberText.grouped(Int(value))) s" : "\(Self.decimals(value, upTo: 3)) s"
             case .cost:
-                return value == value.rounded() ? String(format: "%.1f", value) : "\(value)"
+                return value == value.rounded() ? String(format: "%.1f", value) : Self.decimals(value, upTo: 6)
             }
+        }
+
+        /// `0.05` for 0.05000000000000001: at most `places` decimals, no trailing zeros.
+        static func decimals(_ value: Double, upTo places: Int) -> String {
+            var text = String(format: "%.\(places)f", value)
+            while text.hasSuffix("0") { text.removeLast() }
+            if text.hasSuffix(".") { text.removeLast() }
+            return text
         }
     }
 

@@ -101,6 +101,13 @@ import TetherTestSupport
         #expect(!events.contains { $0["kind"] == "llm.started" && seq($0) > seq(stop) }, sourceLocation: sourceLocation)
     }
 
+    @Test func amountsReadAsPeopleWriteThem() {
+        #expect(RunBudget.Limit.cost.format(0.1 + 0.2) == "0.3", "no float noise")
+        #expect(RunBudget.Limit.cost.format(2) == "2.0" && RunBudget.Limit.cost.format(0.0125) == "0.0125")
+        #expect(RunBudget.Limit.seconds.format(2.5) == "2.5 s" && RunBudget.Limit.seconds.format(600) == "600 s")
+        #expect(RunBudget.Limit.tokens.format(200_000) == "200,000")
+    }
+
     @Test func aDefinitionsCallLimitStopsTheRunAfterTheCallThatReachedIt() async throws {
         try await withBudgetServer { client, supervisor, chat in
             let id = try await client.startRun("capped", input: #"{"topic": "owls"}"#)
