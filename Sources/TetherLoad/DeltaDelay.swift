@@ -22,29 +22,39 @@ struct DeltaDelayBench {
             "TETHER_MAX_SUBSCRIBERS_PER_RUN": "100",
         ]
         return try await options.withServer(on: stub, environment: limits, sampled: false) { load in
-            let measured = try await withThrowingTaskGroup(of: [Double].self) { group in
+            let (measured, newest) = try await withThrowingTaskGroup(of: Delays.self) { group in
                 for number in 0..<runs {
                     group.addTask { try await delays(of: number, load: load, stub: stub) }
                 }
-                var all: [Double] = []
-                for try await delays in group { all += delays }
-                return all
+                var all = Delays()
+                for try await delays in group {
+                    all.chunks += delays.chunks
+                    all.newest += delays.newest
+                }
+                return (all.chunks, all.newest)
             }
             let max = String(format: "%.1f", (measured.max() ?? .nan) * 1000)
             return """
                 tether-load: \(runs) streamed one-call runs at once, \(chunks) chunks each over \(delay), one subscriber each
                 chunk written by the LLM server → its text on an SSE subscriber: \(Stats(measured)) (of \(runs * chunks) chunks; max \(max) ms)
+                the newest chunk of each delta frame (no wait for the next frame):  \(Stats(newest))
                 """
         }
     }
 
+    /// Delays in seconds: of every chunk, and of the newest chunk in each frame.
+    struct Delays: Sendable {
+        var chunks: [Double] = []
+        var newest: [Double] = []
+    }
+
     /// Starts run `number`, follows its events until `done`, and returns each chunk's delay.
-    private func delays(of number: Int, load: Load, stub: StubLLM) async throws -> [Double] {
+    private func delays(of number: Int, load: Load, stub: StubLLM) async throws -> Delays {
         let body = try await load.post("/runs", json: #"{"agent": "load-call", "input": {"n": \#(number)}}"#, expect: 202)
         guard let id = body["runId"]?.stringValue else { throw LoadError("POST /runs gave no runId") }
         let response = try await load.http.execute(HTTPClientRequest(url: load.base + "/runs/\(id)/events"), timeout: .seconds(900))
         let connected = ContinuousClock.now
-        var delays: [Double] = []
+        var delays = Delays()
         var text = ""
         for try await buffer in response.body {
             let arrived = ContinuousClock.now
@@ -58,9 +68,9 @@ struct DeltaDelayBench {
                 }
                 let delta = try JSONValue.parse(String(line.dropFirst(6)))
                 guard let chunkText = delta["text"]?.stringValue else { continue }
-                for written in stub.instants(in: Substring(chunkText)) where written >= connected {
-                    delays.append(Load.seconds(arrived - written))
-                }
+                let written = stub.instants(in: Substring(chunkText)).filter { $0 >= connected }
+                delays.chunks += written.map { Load.seconds(arrived - $0) }
+                if let last = written.max() { delays.newest.append(Load.seconds(arrived - last)) }
             }
         }
         return delays
