@@ -213,8 +213,16 @@
   }
 
   // The LLM calls in flight: a clock and the text streamed so far under their llm.started
-  // row, in a copy of the server's empty block (#answer-template), so the words are its.
-  var answerPattern = document.querySelector('#answer-template .answer-in-flight');
+  // row, in a copy of the server's empty block, so the words are its. The block comes in a
+  // comment (#answer-template), which text-mode browsers do not show.
+  var answerPattern = (function () {
+    var holder = document.getElementById('answer-template');
+    var comment = holder && holder.firstChild;
+    if (!comment || comment.nodeType !== 8) { return null; }
+    var parsed = document.createElement('div');
+    parsed.innerHTML = comment.nodeValue;
+    return parsed.querySelector('.answer-in-flight');
+  })();
   var skew = (Number(run.getAttribute('data-server-time')) || Date.now()) - Date.now();
   var answered = {};
   function answerBlock(seq, startedMs) {

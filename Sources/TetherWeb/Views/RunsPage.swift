@@ -292,8 +292,9 @@ struct EventRow: Sendable {
 }
 
 /// An LLM call in flight under its step: "LLM call in flight for 42 s, 380 tokens so far"
-/// and its text so far. The script copies the page's empty one (`#answer-template`) for a
-/// call that begins live, so the words are the server's.
+/// and its text so far. The script copies the page's empty one (`#answer-template`, in a
+/// comment so that text-mode browsers, which know no `hidden`, do not show it) for a call
+/// that begins live, so the words are the server's.
 struct AnswerView: Sendable {
     var seq: Int
     /// When the call began, in milliseconds since 1970, for the script's clock.
