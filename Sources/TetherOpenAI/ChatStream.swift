@@ -22,11 +22,15 @@ struct ChatStream {
         case unreadable(String)
         /// The server sent an error object in place of a chunk.
         case failed(String)
+        /// The server sent an error with an HTTP status before any text: as if it had
+        /// answered with that status (so a `429` or `503` is retried).
+        case refused(status: Int, message: String)
 
         func openAIError(url: String) -> OpenAIError {
             switch self {
             case .unreadable(let reason): .malformedResponse(reason, url: url)
             case .failed(let message): .failedMidStream(message, url: url)
+            case .refused(let status, let message): .http(status: status, message: message, retryAfter: nil, url: url)
             }
         }
     }
@@ -43,7 +47,10 @@ struct ChatStream {
         } catch {
             throw .unreadable("a streamed chunk is not JSON (it begins: \(data.prefix(80)))")
         }
-        if let error = chunk.error { throw .failed(error.message) }
+        if let error = chunk.error {
+            if text.isEmpty, let status = error.status { throw .refused(status: status, message: error.message) }
+            throw .failed(error.message)
+        }
         if let model = chunk.model { self.model = model }
         if let usage = chunk.usage { self.usage = usage.tokens }
         guard let choice = chunk.choices?.first else { return nil }

@@ -213,6 +213,17 @@ struct ChatCompletionResponse: Decodable {
 struct ErrorEnvelope: Decodable {
     struct Detail: Decodable {
         var message: String
+        /// An HTTP status some gateways put in an error they stream (`"code": 429`); OpenAI's
+        /// own codes are words, and read as none.
+        var status: Int?
+
+        enum CodingKeys: String, CodingKey { case message, code }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            message = try container.decode(String.self, forKey: .message)
+            status = (try? container.decode(Int.self, forKey: .code)).flatMap { (400..<600).contains($0) ? $0 : nil }
+        }
     }
     var error: Detail
 }

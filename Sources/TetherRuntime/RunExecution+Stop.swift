@@ -66,6 +66,17 @@ extension RunExecution {
         try? await root.requestStop(reason: .budget(reached))
     }
 
+    /// Before an LLM call, with a budget of LLM calls: takes a place for the call on the root,
+    /// so that calls made side by side (a Swift agent's task group) cannot all begin past the
+    /// limit. A call that would pass it requests the tree's stop instead (the budget is
+    /// reached: the calls in flight finish), and its boundary then throws.
+    func takeCallPlace() async -> CallPlace? {
+        guard let root = liveRoot, let limit = root.record.budget?[.llmCalls] else { return nil }
+        guard let reached = root.reserveCall(within: limit) else { return CallPlace(root: root) }
+        try? await root.requestStop(reason: .budget(reached))
+        return nil
+    }
+
     /// Sets a root run's budget going, once it started: stops the tree (as
     /// ``enforceBudget()``) once the budget's wall time has passed, and says in the log when a
     /// cost limit cannot apply (no prices). Returns at once; the timer ends with the run.
@@ -87,4 +98,12 @@ extension RunExecution {
             try? await self.requestStop(reason: .budget(reached))
         }
     }
+}
+
+/// One LLM call's place against its tree's budget of calls (``RunExecution/takeCallPlace()``).
+struct CallPlace: Sendable {
+    let root: RunExecution
+
+    /// The call was not counted: it failed, or never began.
+    func leave() { root.releaseCall() }
 }

@@ -22,12 +22,19 @@ extension RunExecution: ToolBackend {
             "provider": .string(llm.provider), "model": .string(model), "prompt": .string(prompt), "request": .string(digest),
         ]
         if let system = request.messages.first(where: { $0.role == .system })?.content { startedData["system"] = .string(system) }
-        let started = try emitEntering(
-            .llm,
-            .llmStarted,
-            request.label.map { "\($0): calling the \(modelName)…" } ?? "Calling the \(modelName)…",
-            startedData
-        )
+        let place = await takeCallPlace()
+        let started: ProgressEvent
+        do {
+            started = try emitEntering(
+                .llm,
+                .llmStarted,
+                request.label.map { "\($0): calling the \(modelName)…" } ?? "Calling the \(modelName)…",
+                startedData
+            )
+        } catch {
+            place?.leave()
+            throw error
+        }
         let startedSeq: JSONValue = .number(Double(started.seq))
         let clock = ContinuousClock()
         let startedAt = clock.now
@@ -41,8 +48,10 @@ extension RunExecution: ToolBackend {
             response = try await uncancellable { try await llm.complete(request, observer: observer) }
         } catch let stop as AgentStopped {
             // A stop came while the provider waited to retry: the call ends here, unfinished.
+            place?.leave()
             throw stop
         } catch {
+            place?.leave()
             let elapsed = RunText.seconds(clock.now - startedAt)
             try emit(
                 .llmFailed,
@@ -67,7 +76,7 @@ extension RunExecution: ToolBackend {
         }
         let cost = environment.configuration.prices?.cost(of: response.usage, model: response.model, fallback: model)
         if let cost { data["cost"] = .number(cost) }
-        count(response.usage, seconds: elapsed, cost: cost)
+        count(response.usage, seconds: elapsed, cost: cost, leaving: place)
         try emit(.llmFinished, message, data)
         await enforceBudget()
         return response

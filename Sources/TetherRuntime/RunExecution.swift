@@ -27,6 +27,8 @@ final class RunExecution: Sendable {
     private struct State {
         var record: RunRecord
         var children: [RunID] = []
+        /// On a root with a budget of LLM calls: the tree's calls in flight (``takeCallPlace()``).
+        var callsInFlight = 0
     }
     private let state: Mutex<State>
 
@@ -56,21 +58,40 @@ final class RunExecution: Sendable {
     var children: [RunID] { state.withLock { $0.children } }
 
     /// Counts a finished LLM call in this run's usage, and in its ancestors' subtree usage.
-    func count(_ usage: TokenUsage?, seconds: Double, cost: Double?) {
+    /// Counts a call for the run and its ancestors; with `place`, the call leaves its place
+    /// in the same step as it is counted, so that the tree's calls are never counted twice.
+    func count(_ usage: TokenUsage?, seconds: Double, cost: Double?, leaving place: CallPlace?) {
         changeUsage { $0.run.add(usage, seconds: seconds, cost: cost) }
         var run: RunExecution? = self
         while let counted = run {
-            counted.changeUsage { $0.tree.add(usage, seconds: seconds, cost: cost) }
+            counted.changeUsage(leavingCallPlace: place?.root === counted) { $0.tree.add(usage, seconds: seconds, cost: cost) }
             run = counted.parentID.flatMap { environment.live[$0] }
         }
     }
 
-    private func changeUsage(_ change: (inout RunUsage) -> Void) {
+    private func changeUsage(leavingCallPlace: Bool = false, _ change: (inout RunUsage) -> Void) {
         state.withLock { state in
             var usage = state.record.usage ?? RunUsage()
             change(&usage)
             state.record.usage = usage
+            if leavingCallPlace { state.callsInFlight -= 1 }
         }
+    }
+
+    /// On the root: takes a place for one more call unless the calls made and in flight have
+    /// used up `limit`; returns the limit reached otherwise.
+    func reserveCall(within limit: Double) -> RunBudget.Reached? {
+        state.withLock { state in
+            let used = (state.record.usage?.tree.llmCalls ?? 0) + state.callsInFlight
+            guard Double(used) < limit else { return RunBudget.Reached(limit: .llmCalls, budget: limit, used: Double(used)) }
+            state.callsInFlight += 1
+            return nil
+        }
+    }
+
+    /// On the root: a call that was not counted (it failed, or never began) leaves its place.
+    func releaseCall() {
+        state.withLock { $0.callsInFlight -= 1 }
     }
 
     func addChild(_ id: RunID) {

@@ -191,6 +191,15 @@ final class RecordingObserver: LLMCallObserver {
         #expect(throws: ChatStream.Problem.self) { try stream.take(#"{"error":{"message":"overloaded"}}"#) }
         #expect(throws: ChatStream.Problem.self) { try stream.take("not json") }
         #expect(ChatStream.Problem.failed("overloaded").openAIError(url: "u").description == "the LLM at u broke off its streamed answer: overloaded")
+        #expect(throws: ChatStream.Problem.self) { try stream.take(#"{"error":{"message":"busy","code":503}}"#) }
+        var fresh = ChatStream()
+        do {
+            _ = try fresh.take(#"{"error":{"message":"slow down","code":429}}"#)
+            Issue.record("an error chunk must throw")
+        } catch {
+            let mapped = error.openAIError(url: "u")
+            #expect(mapped == .http(status: 429, message: "slow down", retryAfter: nil, url: "u") && mapped.isRetryable, "before any text: as a 429")
+        }
         #expect(try stream.take("[DONE]") == nil && stream.isFinished)
         #expect(try stream.response(requestedModel: "m") == LLMResponse(text: "Hi", model: "m"))
     }
