@@ -5,29 +5,26 @@ import TetherCore
 
 /// One attempt of a call: streamed (`stream: true`, usage in the last chunk), its chunks told
 /// to the observer as they come. A server that ignores `stream` and answers with one JSON
-/// completion is read as such. One that refuses `stream_options` (a `400` naming it) is asked
-/// again at once with `stream` alone; one that refuses `stream` itself, without it. Either
-/// way the provider remembers, and never asks that server for more again.
+/// completion is read as such. One that refuses streaming (a `400` naming `stream`,
+/// `streaming` or `stream_options`) is asked again at once with a plain call, which reports
+/// its usage, and the provider never asks that server for a stream again.
 extension OpenAIClient {
     func send(_ request: LLMRequest, observer: (any LLMCallObserver)?) async throws -> LLMResponse {
-        var mode = streamSupport.mode
-        while true {
-            do {
-                return try await send(request, mode: mode, observer: observer)
-            } catch let error as OpenAIError {
-                guard let lower = error.refusal(of: mode) else { throw error }
-                // Asking again is a new call: never once a stop was requested.
-                try Self.checkStop()
-                streamSupport.lower(to: lower)
-                mode = lower
-            }
+        guard !streamRefused.isRaised else { return try await send(request, streaming: false, observer: observer) }
+        do {
+            return try await send(request, streaming: true, observer: observer)
+        } catch let error as OpenAIError where error.refusesStreaming {
+            // Asking again is a new call: never once a stop was requested.
+            try Self.checkStop()
+            streamRefused.raise()
+            return try await send(request, streaming: false, observer: observer)
         }
     }
 
-    private func send(_ request: LLMRequest, mode: StreamSupport.Mode, observer: (any LLMCallObserver)?) async throws -> LLMResponse {
+    private func send(_ request: LLMRequest, streaming: Bool, observer: (any LLMCallObserver)?) async throws -> LLMResponse {
         let url = configuration.completionsURL
         let model = request.model ?? configuration.model
-        let httpRequest = try httpRequest(for: request, model: model, mode: mode)
+        let httpRequest = try httpRequest(for: request, model: model, streaming: streaming)
         let timeout = configuration.timeout
         let deadline =
             NIODeadline.now()
@@ -40,8 +37,8 @@ extension OpenAIClient {
             let response = try await httpClient.execute(httpRequest, deadline: deadline)
             answered = true
             // AsyncHTTPClient's deadline ends with the response's head: the body keeps to it here.
-            return try await Self.within(deadline, timeout: timeout, url: url) {
-                try await read(response, model: model, observer: observer)
+            return try await Self.reading(within: deadline, timeout: timeout, url: url) { answered in
+                try await read(response, model: model, observer: observer, answered: answered)
             }
         } catch let error as OpenAIError {
             throw error
@@ -63,8 +60,7 @@ extension OpenAIClient {
         }
     }
 
-    private func httpRequest(for request: LLMRequest, model: String, mode: StreamSupport.Mode) throws -> HTTPClientRequest {
-        let streaming = mode != .plain
+    private func httpRequest(for request: LLMRequest, model: String, streaming: Bool) throws -> HTTPClientRequest {
         var httpRequest = HTTPClientRequest(url: configuration.completionsURL)
         httpRequest.method = .POST
         httpRequest.headers.add(name: "Content-Type", value: "application/json")
@@ -76,14 +72,19 @@ extension OpenAIClient {
             model: model,
             messages: request.messages,
             stream: streaming ? true : nil,
-            streamOptions: mode == .streamWithUsage ? .init() : nil
+            streamOptions: streaming ? .init() : nil
         )
         httpRequest.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
         return httpRequest
     }
 
     /// The answer in `response`: an error status, an event stream, or one JSON completion.
-    private func read(_ response: HTTPClientResponse, model: String, observer: (any LLMCallObserver)?) async throws -> LLMResponse {
+    private func read(
+        _ response: HTTPClientResponse,
+        model: String,
+        observer: (any LLMCallObserver)?,
+        answered: @escaping @Sendable (LLMResponse) -> Void
+    ) async throws -> LLMResponse {
         let url = configuration.completionsURL
         let status = response.status.code
         guard (200..<300).contains(status) else {
@@ -97,17 +98,20 @@ extension OpenAIClient {
         }
         let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
         if contentType.hasPrefix("text/event-stream") {
-            return try await readStream(response.body, model: model, observer: observer)
+            return try await readStream(response.body, model: model, observer: observer, answered: answered)
         }
         let data = Data(try await response.body.collect(upTo: Self.maxResponseBytes).readableBytesView)
         return try completion(from: data, model: model)
     }
 
-    /// Reads the chunks as they come, telling `observer` each piece of text.
+    /// Reads the chunks as they come, telling `observer` each piece of text, and `answered`
+    /// the answer as soon as `[DONE]` has come; it reads on to the body's end, so that the
+    /// connection can serve another call.
     private func readStream(
         _ body: HTTPClientResponse.Body,
         model: String,
-        observer: (any LLMCallObserver)?
+        observer: (any LLMCallObserver)?,
+        answered: @Sendable (LLMResponse) -> Void
     ) async throws -> LLMResponse {
         let url = configuration.completionsURL
         var parser = EventStreamParser()
@@ -126,9 +130,9 @@ extension OpenAIClient {
             for try await buffer in body {
                 size += buffer.readableBytes
                 guard size <= Self.maxResponseBytes else { throw OpenAIError.responseTooLarge(Self.maxResponseBytes, url: url) }
+                let wasDone = stream.isDone
                 try take(parser.feed(buffer.readableBytesView))
-                // Whatever a server sends after `[DONE]`, or however long it keeps the body open.
-                if stream.isDone { break }
+                if !wasDone, stream.isDone { answered(try stream.response(requestedModel: model)) }
             }
             if !stream.isDone { try take(parser.finish()) }
         } catch let error where stream.isFinished && !(error is OpenAIError) && !(error is CancellationError) {
@@ -160,19 +164,36 @@ extension OpenAIClient {
         return LLMResponse(text: content, model: completion.model ?? model, usage: completion.usage?.tokens)
     }
 
+    /// How long a body may stay open once its answer is whole (`[DONE]`) before it is cut.
+    static let afterAnswerGrace = Duration.seconds(1)
+
     /// `read`'s result, or ``OpenAIError/timedOut(_:url:)`` once `deadline` passes (the read
-    /// is cancelled then).
-    private static func within(
-        _ deadline: NIODeadline,
+    /// is cancelled then). A read that has told its answer (`answered`) but whose body stays
+    /// open is cut after ``afterAnswerGrace``: the answer stands.
+    private static func reading(
+        within deadline: NIODeadline,
         timeout: Duration,
         url: String,
-        _ read: @escaping @Sendable () async throws -> LLMResponse
+        _ read: @escaping @Sendable (_ answered: @escaping @Sendable (LLMResponse) -> Void) async throws -> LLMResponse
     ) async throws -> LLMResponse {
-        try await withThrowingTaskGroup(of: LLMResponse?.self) { group in
-            group.addTask { try await read() }
+        let (answers, answered) = AsyncStream.makeStream(of: LLMResponse.self, bufferingPolicy: .bufferingNewest(1))
+        return try await withThrowingTaskGroup(of: LLMResponse?.self) { group in
+            group.addTask {
+                defer { answered.finish() }
+                return try await read { answered.yield($0) }
+            }
             group.addTask {
                 let left = deadline - NIODeadline.now()
                 try await Task.sleep(for: .nanoseconds(max(0, left.nanoseconds)))
+                return nil
+            }
+            group.addTask {
+                for await answer in answers {
+                    try await Task.sleep(for: afterAnswerGrace)
+                    return answer
+                }
+                // The read ended without telling an answer: its own result stands.
+                try await Task.sleep(for: timeout)
                 return nil
             }
             defer { group.cancelAll() }
@@ -185,13 +206,11 @@ extension OpenAIClient {
 }
 
 extension OpenAIError {
-    /// The mode to ask again in, if this is a `400` refusing what `mode` sent: one naming
-    /// `stream_options` (or `include_usage`) refuses the options, one naming `stream` as a
-    /// word (not "upstream") refuses streaming.
-    func refusal(of mode: StreamSupport.Mode) -> StreamSupport.Mode? {
-        guard case .http(400, let message, _, _) = self, mode != .plain else { return nil }
+    /// A `400` that names `stream`, `streams`, `streaming` or `stream_options` (not
+    /// "upstream"): the server does not take streamed calls as asked.
+    var refusesStreaming: Bool {
+        guard case .http(400, let message, _, _) = self else { return false }
         let text = message.lowercased()
-        if mode == .streamWithUsage, text.contains("stream_options") || text.contains("include_usage") { return .streamWithoutUsage }
-        return text.contains(#/\bstream\b/#) ? .plain : nil
+        return text.contains("stream_options") || text.contains("include_usage") || text.contains(#/\bstream(s|ing)?\b/#)
     }
 }

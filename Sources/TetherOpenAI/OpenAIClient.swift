@@ -21,8 +21,8 @@ public struct OpenAIClient: LLMClient {
     /// As many calls in flight as the clients have connections; the others wait here, and
     /// their run says so.
     let gate: CallGate
-    /// How much of streaming the server has taken so far.
-    let streamSupport: StreamSupport
+    /// Whether the server refused a streamed call once: then no call asks for a stream again.
+    let streamRefused: Flag
 
     /// Answers larger than this fail rather than fill memory.
     static let maxResponseBytes = 16 * 1024 * 1024
@@ -40,7 +40,7 @@ public struct OpenAIClient: LLMClient {
         self.httpClients = httpClients
         self.turn = Turn()
         self.gate = CallGate(limit: maxConnections)
-        self.streamSupport = StreamSupport()
+        self.streamRefused = Flag()
     }
 
     /// The client whose turn it is.
@@ -228,19 +228,11 @@ struct ErrorEnvelope: Decodable {
     var error: Detail
 }
 
-/// What a server has shown it takes of streaming; it only ever goes down, once per refusal.
-final class StreamSupport: Sendable {
-    enum Mode: Int, Sendable {
-        case plain, streamWithoutUsage, streamWithUsage
-    }
-
-    private let level = Atomic<Int>(Mode.streamWithUsage.rawValue)
-
-    var mode: Mode { Mode(rawValue: level.load(ordering: .relaxed)) ?? .plain }
-
-    func lower(to mode: Mode) {
-        level.min(mode.rawValue, ordering: .relaxed)
-    }
+/// A flag that, once raised, stays raised.
+final class Flag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    var isRaised: Bool { raised.load(ordering: .relaxed) }
+    func raise() { raised.store(true, ordering: .relaxed) }
 }
 
 /// A counter handing out turns, for sharing calls among clients.

@@ -66,15 +66,22 @@ extension RunExecution {
         try? await root.requestStop(reason: .budget(reached))
     }
 
-    /// Before an LLM call, with a budget of LLM calls: takes a place for the call on the root,
-    /// so that calls made side by side (a Swift agent's task group) cannot all begin past the
-    /// limit. A call that would pass it requests the tree's stop instead (the budget is
-    /// reached: the calls in flight finish), and its boundary then throws.
-    func takeCallPlace() async -> CallPlace? {
+    /// For an LLM call's entry, with a budget of LLM calls: takes a place for the call on the
+    /// root, in the same step as the call's entry check and its `llm.started` (the tree's log
+    /// runs them one at a time), so that calls made side by side (a Swift agent's task group)
+    /// cannot all begin past the limit. A call that would pass it throws at its boundary, and
+    /// ``stopForCallBudget(_:)`` then requests the tree's stop: the calls in flight finish.
+    func takeCallPlace() throws -> CallPlace? {
         guard let root = liveRoot, let limit = root.record.budget?[.llmCalls] else { return nil }
-        guard let reached = root.reserveCall(within: limit) else { return CallPlace(root: root) }
-        try? await root.requestStop(reason: .budget(reached))
-        return nil
+        if let reached = root.reserveCall(within: limit) { throw CallBudgetReached(reached: reached, stop: gate.stopped(at: .llm)) }
+        return CallPlace(root: root)
+    }
+
+    /// A call found the budget of LLM calls used up (``takeCallPlace()``): requests the stop
+    /// and throws the boundary's ``AgentStopped``.
+    func stopForCallBudget(_ reached: CallBudgetReached) async -> AgentStopped {
+        try? await liveRoot?.requestStop(reason: .budget(reached.reached))
+        return reached.stop
     }
 
     /// Sets a root run's budget going, once it started: stops the tree (as
@@ -98,6 +105,12 @@ extension RunExecution {
             try? await self.requestStop(reason: .budget(reached))
         }
     }
+}
+
+/// An LLM call that would pass its tree's budget of calls, at its boundary.
+struct CallBudgetReached: Error {
+    let reached: RunBudget.Reached
+    let stop: AgentStopped
 }
 
 /// One LLM call's place against its tree's budget of calls (``RunExecution/takeCallPlace()``).

@@ -22,18 +22,18 @@ extension RunExecution: ToolBackend {
             "provider": .string(llm.provider), "model": .string(model), "prompt": .string(prompt), "request": .string(digest),
         ]
         if let system = request.messages.first(where: { $0.role == .system })?.content { startedData["system"] = .string(system) }
-        let place = await takeCallPlace()
+        var place: CallPlace?
         let started: ProgressEvent
         do {
             started = try emitEntering(
                 .llm,
                 .llmStarted,
                 request.label.map { "\($0): calling the \(modelName)…" } ?? "Calling the \(modelName)…",
-                startedData
+                startedData,
+                also: { place = try takeCallPlace() }
             )
-        } catch {
-            place?.leave()
-            throw error
+        } catch let reached as CallBudgetReached {
+            throw await stopForCallBudget(reached)
         }
         let startedSeq: JSONValue = .number(Double(started.seq))
         let clock = ContinuousClock()

@@ -63,10 +63,15 @@ final class RunExecution: Sendable {
     func count(_ usage: TokenUsage?, seconds: Double, cost: Double?, leaving place: CallPlace?) {
         changeUsage { $0.run.add(usage, seconds: seconds, cost: cost) }
         var run: RunExecution? = self
+        var left = place == nil
         while let counted = run {
-            counted.changeUsage(leavingCallPlace: place?.root === counted) { $0.tree.add(usage, seconds: seconds, cost: cost) }
+            let isPlaceRoot = place?.root === counted
+            counted.changeUsage(leavingCallPlace: isPlaceRoot) { $0.tree.add(usage, seconds: seconds, cost: cost) }
+            left = left || isPlaceRoot
             run = counted.parentID.flatMap { environment.live[$0] }
         }
+        // An ancestor already gone (force-stopped) cut the walk short: the place is left anyway.
+        if !left { place?.leave() }
     }
 
     private func changeUsage(leavingCallPlace: Bool = false, _ change: (inout RunUsage) -> Void) {
@@ -242,12 +247,12 @@ final class RunExecution: Sendable {
         _ kind: EventKind,
         _ message: String,
         _ data: [String: JSONValue],
-        also: () -> Void = {}
+        also: () throws -> Void = {}
     ) throws -> ProgressEvent {
         try logging {
             try log.append {
                 try admit(boundary)
-                also()
+                try also()
                 return EventDraft(runID: id, kind: kind, message: message, data: data)
             }
         }
@@ -262,6 +267,8 @@ final class RunExecution: Sendable {
         } catch let error as AgentStopped {
             throw error
         } catch let error as ToolsClosed {
+            throw error
+        } catch let error as CallBudgetReached {
             throw error
         } catch let error as CancellationError {
             throw error

@@ -48,8 +48,9 @@ extension HeldChatServer {
         await snapshot.wait { $0.chunksSent[index, default: 0] >= count }
     }
 
-    /// Streams `text` as the answer to request `index`; `false` if it closed the connection
-    /// mid-stream (``Streaming/closesAfterChunks``).
+    /// Streams `text` as the answer to request `index`; `false` if the response is not ended:
+    /// cut mid-stream (``Streaming/closesAfterChunks``) or kept open after `[DONE]`
+    /// (``Streaming/keepsOpenAfterDone``, until the client closes the connection).
     func stream(
         _ text: String,
         for index: Int,
@@ -90,8 +91,6 @@ extension HeldChatServer {
         guard !streaming.keepsOpenAfterDone else {
             try await outbound.write(.body(.byteBuffer(tail)))
             snapshot.update { $0.completedResponses += 1 }
-            // Cancelled when the server shuts down.
-            try await Task.sleep(for: .seconds(3600))
             return false
         }
         try await outbound.write(contentsOf: [.body(.byteBuffer(tail)), .end(nil)])

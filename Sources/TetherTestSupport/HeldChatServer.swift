@@ -225,8 +225,9 @@ public final class HeldChatServer: Sendable {
                         let finished = try await stream(text, for: index, request: json, as: streaming, to: outbound)
                         owed.withLock { $0 -= 1 }
                         guard finished else {
+                            if streaming.keepsOpenAfterDone { try await connection.channel.closeFuture.get() }
                             outbound.finish()
-                            try await connection.channel.close()
+                            try? await connection.channel.close()
                             return
                         }
                         snapshot.update { $0.completedResponses += 1 }

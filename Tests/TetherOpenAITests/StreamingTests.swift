@@ -88,8 +88,14 @@ final class RecordingObserver: LLMCallObserver {
         await server.shutdown()
     }
 
-    @Test func aServerThatRefusesStreamOptionsStreamsWithoutThem() async throws {
-        let refusal = HeldChatServer.Fault(status: 400, body: #"{"error": {"message": "Unrecognized request argument supplied: stream_options"}}"#)
+    /// Streaming without `stream_options` would lose the usage, and with it the token and
+    /// cost budgets: a server refusing the options gets plain calls.
+    @Test(arguments: [
+        "Unrecognized request argument supplied: stream_options",
+        "Streaming is not supported for this model",
+    ])
+    func aServerRefusingStreamOptionsOrStreamingGetsPlainCallsWithTheirUsage(message: String) async throws {
+        let refusal = HeldChatServer.Fault(status: 400, body: #"{"error": {"message": "\#(message)"}}"#)
         let server = try await HeldChatServer.start(
             holdAnswers: false,
             answer: { index, _ in "Answer \(index + 1)." },
@@ -102,11 +108,9 @@ final class RecordingObserver: LLMCallObserver {
             return (try await llm.complete(LLMRequest(prompt: "one"), observer: observer), try await llm.complete(LLMRequest(prompt: "two")))
         }
         #expect(first.text == "Answer 2." && second.text == "Answer 3.")
-        #expect(observer.pieces.value == ["Answer", " 2."], "it still streamed")
-        #expect(first.usage == nil, "without stream_options no usage comes")
+        #expect(first.usage?.totalTokens == 18 && observer.pieces.value.isEmpty)
         let requests = server.state.requests
-        #expect(requests.map { $0["stream"] } == [true, true, true])
-        #expect(requests.map { $0["stream_options"] } == [["include_usage": true], nil, nil])
+        #expect(requests.map { $0["stream"] } == [true, nil, nil])
         await server.shutdown()
     }
 

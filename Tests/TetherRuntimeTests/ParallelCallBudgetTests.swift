@@ -24,6 +24,10 @@ import TetherTestSupport
                 try await supervisor.waitForEvent(inTree: run.id) { $0.kind == .stopRequested }
             }
             #expect(stop?.data["reason"] == "budget" && stop?.data["limit"] == "llm_calls", "\(String(describing: stop?.data))")
+            #expect(stop?.data["used"] == 2, "two calls in flight, none finished")
+            // The two calls that took a place logged their llm.started before the stop; their
+            // requests may still be on their way to the provider.
+            try await withTimeout(seconds: 60, "the two calls") { await llm.waitForCalls(2) }
             #expect(llm.state.calls.count == 2, "the third call never began")
             llm.openAll()
             let record = try await withTimeout(seconds: 60, "the run's end") { try await supervisor.waitUntilFinished(run.id) }
