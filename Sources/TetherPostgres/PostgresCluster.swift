@@ -29,6 +29,10 @@ public final class PostgresCluster: RunCluster {
     public let period: Duration
     let logger: Logger
     let trees = TreeSignals()
+    /// The answers in flight of trees executed here that others watch, and of trees executed
+    /// elsewhere that readers here watch.
+    let publisher: AnswerPublisher
+    let watches: AnswerWatches
     let instanceLease: InstanceLease
     private let stopWakeups: AsyncStream<Void>
     private let stopWakeup: AsyncStream<Void>.Continuation
@@ -49,6 +53,21 @@ public final class PostgresCluster: RunCluster {
         self.logger = logger
         self.instanceLease = InstanceLease(database: database, instanceID: instanceID, lease: lease, logger: logger)
         (stopWakeups, stopWakeup) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let client = database.client
+        publisher = AnswerPublisher { payload in await Self.notify(payload, client: client, logger: logger) }
+        watches = AnswerWatches { root, resend in
+            await Self.notify("watch \(root.rawValue)" + (resend ? " resend" : ""), client: client, logger: logger)
+        }
+    }
+
+    /// Sends `payload` on the cluster's channel; a notice that cannot be sent is dropped (the
+    /// answers in flight are a view, never a record).
+    static func notify(_ payload: String, client: PostgresClient, logger: Logger) async {
+        do {
+            try await client.run("SELECT pg_notify(\(PostgresRunStore.channel), \(payload))", logger: logger)
+        } catch {
+            logger.debug("a notice could not be sent", metadata: ["error": "\(error)"])
+        }
     }
 
     // MARK: What runs and readers ask
@@ -70,6 +89,14 @@ public final class PostgresCluster: RunCluster {
 
     public func waitForEvents(ofTree root: RunID, after seq: Int) async {
         await trees.wait(root: root, after: seq, atMost: period)
+    }
+
+    public func answerUpdates(ofTree root: RunID, every interval: Duration) -> AsyncStream<[AnswerInFlight]> {
+        watches.updates(ofTree: root, every: interval)
+    }
+
+    public func answersInFlight(ofTree root: RunID) -> [AnswerInFlight] {
+        watches.snapshot(ofTree: root)
     }
 
     // MARK: Serving
@@ -125,7 +152,8 @@ public final class PostgresCluster: RunCluster {
     }
 
     /// `stop INSTANCE RUN FORCE` is taken in at once (the round of pending stops would find
-    /// it too, a read later); `tree ROOT [SEQ]` wakes the readers of that tree.
+    /// it too, a read later); `tree ROOT [SEQ]` wakes the readers of that tree; `watch ROOT
+    /// [resend]` and `answer {…}` carry the answers in flight (``AnswerNotice``).
     private func handle(_ payload: String, for supervisor: RunSupervisor) {
         let parts = payload.split(separator: " ")
         switch parts.first {
@@ -134,6 +162,10 @@ public final class PostgresCluster: RunCluster {
             Task { try? await self.takeIn(stopOf: id, force: force, for: supervisor) }
         case "tree" where parts.count >= 2:
             trees.signal(root: RunID(stored: String(parts[1])), seq: parts.count > 2 ? Int(parts[2]) : nil)
+        case "watch" where parts.count >= 2:
+            publisher.watch(RunID(stored: String(parts[1])), resend: parts.count > 2 && parts[2] == "resend", reads: supervisor.reads)
+        case "answer":
+            if let notice = AnswerNotice(json: payload.dropFirst("answer ".count)) { watches.receive(notice) }
         default:
             break
         }

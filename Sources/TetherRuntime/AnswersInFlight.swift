@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import TetherCore
 
@@ -15,7 +16,7 @@ public final class AnswersInFlight: Sendable {
     }
     private let state = Mutex(State())
 
-    init() {}
+    public init() {}
 
     /// The call `answer.seq` began.
     func begin(_ answer: AnswerInFlight) {
@@ -30,13 +31,32 @@ public final class AnswersInFlight: Sendable {
         }
     }
 
+    /// What another instance published of a call it executes: `text` placed at `offset` (in
+    /// UTF-16 code units); offset 0 begins the call's text afresh. Returns `false` when
+    /// `offset` does not continue the text this board has (a notice was missed).
+    public func receive(runID: RunID, seq: Int, startedAt: Date, offset: Int, text: String, chunks: Int) -> Bool {
+        var continued = true
+        change { answers in
+            if offset == 0 {
+                answers[seq] = AnswerInFlight(runID: runID, seq: seq, startedAt: startedAt, text: text, chunks: chunks)
+            } else if var answer = answers[seq], answer.text.utf16.count == offset {
+                answer.text += text
+                answer.chunks = chunks
+                answers[seq] = answer
+            } else {
+                continued = false
+            }
+        }
+        return continued
+    }
+
     /// The call ended, answered or not.
-    func end(_ seq: Int) {
+    public func end(_ seq: Int) {
         change { $0[seq] = nil }
     }
 
-    /// The tree has ended: readers stop.
-    func close() {
+    /// The tree has ended (or is no longer watched): readers stop.
+    public func close() {
         let woken = state.withLock { state in
             state.isClosed = true
             state.answers = [:]

@@ -49,12 +49,21 @@ public struct LocalRunReads: RunReadModel {
         return try await store.events(inTree: root, after: seq, limit: limit)
     }
 
+    /// A tree another instance executes is read from it, through the cluster.
     public func answersInFlight(ofTree root: RunID) -> [AnswerInFlight] {
-        hub.log(of: root)?.answersInFlight.snapshot ?? []
+        if let log = hub.log(of: root) { return log.answersInFlight.snapshot }
+        return cluster?.answersInFlight(ofTree: root) ?? []
     }
 
     public func answerUpdates(ofTree root: RunID, every interval: Duration) -> AsyncStream<[AnswerInFlight]> {
-        hub.log(of: root)?.answersInFlight.updates(every: interval) ?? AsyncStream { $0.finish() }
+        if let log = hub.log(of: root) { return log.answersInFlight.updates(every: interval) }
+        return cluster?.answerUpdates(ofTree: root, every: interval) ?? AsyncStream { $0.finish() }
+    }
+
+    /// The answers in flight of a tree this instance executes, for the other instances;
+    /// `nil` for any other tree.
+    public func localAnswerUpdates(ofTree root: RunID, every interval: Duration) -> AsyncStream<[AnswerInFlight]>? {
+        hub.log(of: root)?.answersInFlight.updates(every: interval)
     }
 
     public func resumption(of id: RunID) async throws -> RunRecord? {

@@ -15,4 +15,17 @@ public protocol RunCluster: Sendable {
     /// Returns when tree `root` may have events after `seq` that another instance committed:
     /// on its signal, or after a short period at most, since a signal can be lost.
     func waitForEvents(ofTree root: RunID, after seq: Int) async
+    /// What the LLM calls in flight of tree `root`, which another instance executes, have
+    /// streamed: snapshots while the caller iterates (it watches the tree meanwhile).
+    func answerUpdates(ofTree root: RunID, every interval: Duration) -> AsyncStream<[AnswerInFlight]>
+    /// The same, now, for a tree being watched (empty otherwise).
+    func answersInFlight(ofTree root: RunID) -> [AnswerInFlight]
+}
+
+extension RunCluster {
+    public func answerUpdates(ofTree root: RunID, every interval: Duration) -> AsyncStream<[AnswerInFlight]> {
+        AsyncStream { $0.finish() }
+    }
+
+    public func answersInFlight(ofTree root: RunID) -> [AnswerInFlight] { [] }
 }

@@ -138,6 +138,45 @@ struct ClusterTests {
         }
     }
 
+    /// The call in flight on A streams to a reader on C (notices only: no polling), also
+    /// while a stop sent through C lets it finish.
+    @Test func theCallInFlightOnAStreamsToAReaderOnC() async throws {
+        let answer = "Light traps draw moths at night, and the catch is counted at dawn."
+        let chunks = HeldChatServer.Streaming.words(answer)
+        let llm = try await HeldChatServer.start(holdAnswers: false, answer: { _, _ in answer }, streaming: .init(holdsChunks: true))
+        let cluster = try await Instances.start(["a", "c"], llm: llm, poll: 600)
+        let (a, c) = (cluster.processes[0], cluster.processes[1])
+        try await running(cluster, llm) { http in
+            let (status, started) = try await json(http, .POST, a.baseURL + "/runs", #"{"agent": "two-calls"}"#)
+            #expect(status == 202)
+            let id = try #require(started["runId"]?.stringValue)
+            try await withTimeout(seconds: 60, "the first LLM call") { await llm.waitForRequests(1) }
+            let stream = try await http.execute(HTTPClientRequest(url: c.baseURL + "/runs/\(id)/events"), timeout: .seconds(120))
+            try await withTimeout(seconds: 60, "the deltas on C") {
+                var reader = SSEReader(stream)
+                let seen = TextSoFar()
+                llm.releaseChunks(of: 0, upTo: 3)
+                _ = try await reader.read { seen.take($0) == chunks.prefix(3).joined() }
+                #expect(llm.state.completedResponses == 0, "the text came before the answer ended")
+                let (stopStatus, _) = try await json(http, .POST, c.baseURL + "/runs/\(id)/stop")
+                #expect(stopStatus == 202)
+                _ = try await reader.read { frame in
+                    _ = seen.take(frame)
+                    return frame.event == "status" && frame.json?["status"] == "stopping"
+                }
+                llm.releaseChunks(of: 0, upTo: 5)
+                _ = try await reader.read { seen.take($0) == chunks.prefix(5).joined() }
+                llm.releaseAll()
+                let rest = try await reader.read { $0.event == "done" }
+                #expect(rest.last?.json?["status"] == "stopped")
+            }
+            let (_, record) = try await json(http, .GET, c.baseURL + "/runs/\(id)")
+            let finished = record["events"]?.arrayValue?.first { $0["kind"] == "llm.finished" }
+            #expect(finished?["data"]?["text"] == .string(answer))
+            #expect(llm.state.requests.count == 1)
+        }
+    }
+
     @Test func aStopWhoseNotificationIsLostStillArrives() async throws {
         let llm = try await HeldChatServer.start(holdAnswers: true)
         let cluster = try await Instances.start(["a", "b"], llm: llm)
