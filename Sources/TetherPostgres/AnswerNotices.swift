@@ -140,7 +140,7 @@ final class AnswerPublisher: Sendable {
 
     private func publish(_ root: RunID, _ updates: AsyncStream<[AnswerInFlight]>) async {
         defer { _ = publications.withLock { $0.removeValue(forKey: root) } }
-        var sent: [Int: Int] = [:]
+        var cursor = AnswerCursor()
         for await answers in updates {
             let (until, resend) = publications.withLock { publications in
                 let publication = publications[root]
@@ -148,23 +148,16 @@ final class AnswerPublisher: Sendable {
                 return (publication?.until ?? .now, publication?.resend ?? false)
             }
             guard ContinuousClock.now < until else { return }
-            if resend { sent = [:] }
-            var current: [Int: Int] = [:]
-            for answer in answers {
-                let offset = sent[answer.seq] ?? 0
-                let utf16 = answer.text.utf16
-                current[answer.seq] = max(offset, utf16.count)
-                guard utf16.count > offset else { continue }
-                let start = utf16.index(utf16.startIndex, offsetBy: offset)
-                for notice in AnswerNotice.pieces(of: answer, root: root, from: offset, text: answer.text[start...]) {
+            if resend { cursor.reset() }
+            let (pieces, ended) = cursor.advance(to: answers)
+            for piece in pieces {
+                for notice in AnswerNotice.pieces(of: piece.answer, root: root, from: piece.offset, text: piece.text) {
                     await notify(notice.payload)
                 }
             }
-            for seq in sent.keys where current[seq] == nil {
-                let ended = AnswerNotice(root: root, runID: root, seq: seq, startedAt: Date(), offset: 0, text: "", chunks: 0, ended: true)
-                await notify(ended.payload)
+            for seq in ended {
+                await notify(AnswerNotice(root: root, runID: root, seq: seq, startedAt: Date(), offset: 0, text: "", chunks: 0, ended: true).payload)
             }
-            sent = current
         }
     }
 }

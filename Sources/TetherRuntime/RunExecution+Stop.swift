@@ -72,9 +72,12 @@ extension RunExecution {
     /// cannot all begin past the limit. A call that would pass it throws at its boundary, and
     /// ``stopForCallBudget(_:)`` then requests the tree's stop: the calls in flight finish.
     func takeCallPlace() throws -> CallPlace? {
-        guard let root = liveRoot, let limit = root.record.budget?[.llmCalls] else { return nil }
-        if let reached = root.reserveCall(within: limit) { throw CallBudgetReached(reached: reached, stop: gate.stopped(at: .llm)) }
-        return CallPlace(root: root)
+        guard let root = liveRoot else { return nil }
+        switch root.reserveCall() {
+        case .unlimited: return nil
+        case .taken: return CallPlace(root: root)
+        case .reached(let reached): throw CallBudgetReached(reached: reached, stop: gate.stopped(at: .llm))
+        }
     }
 
     /// A call found the budget of LLM calls used up (``takeCallPlace()``): requests the stop

@@ -83,14 +83,23 @@ final class RunExecution: Sendable {
         }
     }
 
-    /// On the root: takes a place for one more call unless the calls made and in flight have
-    /// used up `limit`; returns the limit reached otherwise.
-    func reserveCall(within limit: Double) -> RunBudget.Reached? {
+    /// What ``reserveCall()`` found.
+    enum CallReservation {
+        /// The tree has no budget of LLM calls: nothing to take.
+        case unlimited
+        case taken
+        case reached(RunBudget.Reached)
+    }
+
+    /// On the root, in one step with the record: takes a place for one more call unless the
+    /// calls made and in flight have used up the budget of LLM calls.
+    func reserveCall() -> CallReservation {
         state.withLock { state in
+            guard let limit = state.record.budget?[.llmCalls] else { return .unlimited }
             let used = (state.record.usage?.tree.llmCalls ?? 0) + state.callsInFlight
-            guard Double(used) < limit else { return RunBudget.Reached(limit: .llmCalls, budget: limit, used: Double(used)) }
+            guard Double(used) < limit else { return .reached(RunBudget.Reached(limit: .llmCalls, budget: limit, used: Double(used))) }
             state.callsInFlight += 1
-            return nil
+            return .taken
         }
     }
 

@@ -184,7 +184,7 @@ struct EventStream {
 /// Only calls whose `llm.started` the client has get frames, and no call whose end it has:
 /// the answers come apart from the events, and a snapshot may be older than them.
 struct DeltaCursor {
-    private var sent: [Int: Int] = [:]
+    private var cursor = AnswerCursor()
     /// The last event the client has.
     private var introduced: Int
     /// Calls whose `llm.finished` or `llm.failed` the client has.
@@ -205,24 +205,16 @@ struct DeltaCursor {
 
     mutating func frames(for answers: [AnswerInFlight], now: Date = Date()) -> ByteBuffer {
         var buffer = ByteBuffer()
-        var current: [Int: Int] = [:]
-        for answer in answers where answer.seq <= introduced && !ended.contains(answer.seq) {
-            let offset = sent[answer.seq] ?? 0
-            let length = answer.text.utf16.count
-            current[answer.seq] = max(offset, length)
-            guard length > offset else { continue }
-            let utf16 = answer.text.utf16
-            let start = utf16.index(utf16.startIndex, offsetBy: offset)
-            let text = String(answer.text[start...])
+        let shown = answers.filter { $0.seq <= introduced && !ended.contains($0.seq) }
+        for piece in cursor.advance(to: shown).pieces {
+            let answer = piece.answer
             let data: JSONValue = [
-                "runId": .string(answer.runID.rawValue), "seq": .number(Double(answer.seq)), "offset": .number(Double(offset)),
-                "text": .string(text), "chunks": .number(Double(answer.chunks)),
+                "runId": .string(answer.runID.rawValue), "seq": .number(Double(answer.seq)), "offset": .number(Double(piece.offset)),
+                "text": .string(String(piece.text)), "chunks": .number(Double(answer.chunks)),
                 "seconds": .number((now.timeIntervalSince(answer.startedAt) * 10).rounded() / 10),
             ]
             buffer.writeString("event: delta\ndata: \(data.compactJSON)\n\n")
         }
-        // Calls that ended are forgotten.
-        sent = current
         return buffer
     }
 }
